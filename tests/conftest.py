@@ -1,0 +1,54 @@
+"""Shared fixtures: the offline model, fake and real Redis, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import fakeredis
+import pytest
+
+from memory_course import RecordingChatModel
+from tests.services import real_database_url, real_redis_url
+
+
+@pytest.fixture
+def recording_model() -> RecordingChatModel:
+    return RecordingChatModel()
+
+
+@pytest.fixture
+def fake_redis():
+    """A fakeredis client on a fresh server of its own (no state shared between tests)."""
+    return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+
+
+@pytest.fixture
+def real_redis():
+    """A client of the real Redis (fails under CI, skips elsewhere, if unreachable).
+
+    Tests must use keys under their own unique prefix: the server is shared.
+    """
+    import redis
+
+    client = redis.Redis.from_url(real_redis_url(), socket_connect_timeout=2, socket_timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A unique key prefix so tests on the shared real Redis never collide."""
+    return f"test:{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+def any_redis(request):
+    """Each test using this runs twice: on fakeredis and on the real Redis."""
+    if request.param == "fakeredis":
+        return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    return request.getfixturevalue("real_redis")
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return real_database_url()
