@@ -69,7 +69,7 @@ def silence_known_deprecations() -> None:
         warnings.filterwarnings("ignore", message=known.message, category=known.category)
 
 
-def pytest_filter_lines() -> list[str]:
+def filterwarnings_lines() -> list[str]:
     """The same list in pytest's `filterwarnings` syntax, for the test configuration."""
     lines = []
     for known in KNOWN_DEPRECATIONS:

@@ -84,9 +84,7 @@ def get_redis_client(env: Mapping[str, str] | None = None, *, decode_responses: 
         )
     import fakeredis
 
-    return fakeredis.FakeRedis(
-        server=shared_fake_redis_server(), decode_responses=decode_responses
-    )
+    return fakeredis.FakeRedis(server=shared_fake_redis_server(), decode_responses=decode_responses)
 
 
 def get_database_url(env: Mapping[str, str] | None = None) -> str | None:

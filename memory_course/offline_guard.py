@@ -74,7 +74,9 @@ def install() -> None:
         if host is not None:
             name = host.decode() if isinstance(host, bytes) else str(host)
             if not _is_local_host(name):
-                raise OfflineViolation(f"name lookup of {name!r} is blocked: the course runs offline")
+                raise OfflineViolation(
+                    f"name lookup of {name!r} is blocked: the course runs offline"
+                )
         return original_getaddrinfo(host, *args, **kwargs)
 
     for function in (connect, connect_ex, getaddrinfo):
@@ -90,7 +92,5 @@ def kernel_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     for variable in REAL_SERVICE_VARIABLES:
         env.pop(variable, None)
     env[ENV_FLAG] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_SITE_DIR), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_SITE_DIR), env.get("PYTHONPATH", "")) if p)
     return env

@@ -34,9 +34,7 @@ from pydantic import PrivateAttr
 
 __all__ = ["OfflineChatModel", "RecordingChatModel", "compose_reply"]
 
-_NAME = re.compile(
-    r"\b(?:[Mm]y name is|I am|I'm|[Cc]all me)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)"
-)
+_NAME = re.compile(r"\b(?:[Mm]y name is|I am|I'm|[Cc]all me)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)")
 _FAVOURITE = re.compile(r"\bmy fav(?:ou)?rite ([a-z ]+?) is ([^.,!?;]+)", re.IGNORECASE)
 _LIVES = re.compile(r"\bI live in ([^.,!?;]+)", re.IGNORECASE)
 _TOPIC = re.compile(r"\b(?:good at|expert in|specialis(?:e|ing) in)\s+([^.,!?;]+)", re.IGNORECASE)
@@ -120,8 +118,13 @@ def compose_reply(messages: Sequence[BaseMessage]) -> str:
     if re.search(r"\bthank", q):
         return f"You're welcome{', ' + name if name else ''}!"
     topic = next(
-        (t.group(1).strip() for m in messages if isinstance(m, SystemMessage)
-         for t in [_TOPIC.search(_text(m))] if t),
+        (
+            t.group(1).strip()
+            for m in messages
+            if isinstance(m, SystemMessage)
+            for t in [_TOPIC.search(_text(m))]
+            if t
+        ),
         None,
     )
     persona = f"As your {topic} assistant: " if topic else ""
@@ -203,9 +206,7 @@ class OfflineChatModel(BaseChatModel):
                     content=piece,
                     usage_metadata=usage if last else None,
                     response_metadata=(
-                        {"model_name": self.model_name, "model_provider": "offline"}
-                        if last
-                        else {}
+                        {"model_name": self.model_name, "model_provider": "offline"} if last else {}
                     ),
                     chunk_position="last" if last else None,
                 )

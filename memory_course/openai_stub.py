@@ -118,7 +118,9 @@ class OpenAICompatibleServer:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send_json(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+                    self._send_json(
+                        200, {"object": "list", "data": [{"id": "stub", "object": "model"}]}
+                    )
                 else:
                     self._send_json(404, {"error": {"message": "not found"}})
 
@@ -134,7 +136,9 @@ class OpenAICompatibleServer:
                     return
                 server._record(body)
                 if server._take_failure():
-                    self._send_json(500, {"error": {"message": "injected failure", "type": "server_error"}})
+                    self._send_json(
+                        500, {"error": {"message": "injected failure", "type": "server_error"}}
+                    )
                     return
                 messages = openai_messages_to_langchain(body.get("messages", []))
                 reply = server.model.invoke(messages, stop=body.get("stop"))
@@ -167,21 +171,46 @@ class OpenAICompatibleServer:
                     },
                 )
 
-            def _stream(self, text: str, model_name: str, created: int, usage: dict, body: dict) -> None:
+            def _stream(
+                self, text: str, model_name: str, created: int, usage: dict, body: dict
+            ) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                base = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": created, "model": model_name}
+                base = {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model_name,
+                }
                 words = text.split(" ")
                 pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
-                events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+                events = [
+                    {
+                        **base,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {"role": "assistant", "content": ""},
+                                "finish_reason": None,
+                            }
+                        ],
+                    }
+                ]
                 events += [
-                    {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    {
+                        **base,
+                        "choices": [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                        ],
+                    }
                     for piece in pieces
                 ]
-                events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                events.append(
+                    {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                )
                 if (body.get("stream_options") or {}).get("include_usage"):
                     events.append({**base, "choices": [], "usage": usage})
                 for event in events:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from memory_course.deprecations import pytest_filter_lines
+from memory_course.deprecations import filterwarnings_lines
 from memory_course.offline_guard import kernel_environment
 
 
@@ -33,6 +33,6 @@ def _start_nbval_kernels_offline() -> None:
 
 
 def pytest_configure(config) -> None:
-    for line in pytest_filter_lines():
+    for line in filterwarnings_lines():
         config.addinivalue_line("filterwarnings", line)
     _start_nbval_kernels_offline()

@@ -24,7 +24,9 @@ def in_ci() -> bool:
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -35,7 +37,9 @@ def require_service(variable: str, default_url: str, default_port: int, what: st
     url = os.environ.get(variable) or default_url
     if _reachable(url, default_port):
         return url
-    message = f"{what} is not reachable at {url}. Start it, or set {variable} to a reachable server."
+    message = (
+        f"{what} is not reachable at {url}. Start it, or set {variable} to a reachable server."
+    )
     if in_ci():
         pytest.fail(f"CI requires the real {what}: {message}", pytrace=False)
     pytest.skip(message)
