@@ -1,0 +1,1 @@
+"""Reference solutions of the course's graded exercises (instructors and the grader)."""

@@ -1,0 +1,895 @@
+"""Reference solution of the capstone: a multi-session chat service with Redis memory.
+
+`ChatApplication` keeps many conversations in Redis, each owned by a user, bounded
+to `max_messages` and forgotten after `session_ttl` idle seconds. Every turn runs a
+real `RunnableWithMessageHistory` over `system prompt + history + input`.
+
+`RunnableWithMessageHistory` and `BaseChatMessageHistory` are deprecated in the
+pinned LangChain in favour of LangGraph persistence (lesson 11). The patterns here,
+bounded history, sliding expiry, one read and one atomic write per turn, carry over.
+
+Data layout, for a key prefix `P` (default `chat:`); all keys of a session share one
+TTL and every turn refreshes all of them together:
+
+    P<session_id>               list  the messages, oldest first, JSON per message
+    P<session_id>:info          hash  user_id, created_at, last_active, shared:<user_id>
+    Puser:<user_id>:sessions    zset  ids of sessions the user can see, scored by
+                                      last activity (integer microseconds)
+
+Cost of a turn (`chat`), measured with `memory_course.redis_metrics.measure`:
+
+1. one pipelined read, before the model runs: `HGETALL` info + `LRANGE` history;
+2. one `MULTI`/`EXEC`, after the model answered: `HSET last_active`, `RPUSH` the two
+   new messages, `LTRIM` to `max_messages`, `EXPIRE` every key of the session and
+   `ZADD` + `EXPIRE` the index of every user who can see it.
+
+The write carries only the new messages, so its size does not grow with history.
+The app reads the snapshot itself and hands `RunnableWithMessageHistory` a history
+object preloaded with it (through the run's config), whose `add_messages` performs
+the single write. `RunnableWithMessageHistory` swallows exceptions raised while it
+stores a turn (they are only logged), so that history object keeps the outcome and
+`chat` raises it.
+
+Concurrency: turns on the same session never lose messages: `RPUSH` appends under
+Redis's single-threaded execution, and the human message and its reply are pushed
+in one command, so they stay adjacent. A session deleted or expired while the model
+was answering is detected from the transaction's own results (the `HSET` of
+`last_active` creates a field instead of updating it); the keys it recreated are
+removed and `chat` raises `SessionNotFoundError`. Those keys also got a TTL in the
+same transaction, so nothing outlives a failed clean-up.
+
+Errors: `SessionNotFoundError` (a `ValueError`) for unknown, expired or deleted
+sessions; `StorageUnavailableError` whenever Redis fails or cannot be reached (a
+client built from `redis_url` has bounded socket timeouts and no automatic retries,
+so an outage raises within seconds and a turn is never written twice);
+`ValueError`/`TypeError` for bad input, before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from langchain_core.chat_history import BaseChatMessageHistory
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.messages import (
+    BaseMessage,
+    SystemMessage,
+    message_to_dict,
+    messages_from_dict,
+)
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import ConfigurableFieldSpec
+from langchain_core.runnables.history import RunnableWithMessageHistory
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from memory_course import get_chat_model
+
+__all__ = [
+    "DEFAULT_SOCKET_CONNECT_TIMEOUT",
+    "DEFAULT_SOCKET_TIMEOUT",
+    "EXPORT_FORMATS",
+    "MAX_MESSAGE_CHARS",
+    "MAX_SESSION_ID_CHARS",
+    "MAX_USER_ID_CHARS",
+    "ChatApplication",
+    "LimitedRedisChatHistory",
+    "SessionInfo",
+    "SessionNotFoundError",
+    "StorageUnavailableError",
+]
+
+MAX_MESSAGE_CHARS = 16_000
+"""Longest user message `chat` accepts, in characters (about 4,000 tokens)."""
+
+MAX_USER_ID_CHARS = 128
+"""Longest user id accepted, in characters."""
+
+MAX_SESSION_ID_CHARS = 256
+"""Longest session id `LimitedRedisChatHistory` accepts, in characters."""
+
+DEFAULT_SOCKET_CONNECT_TIMEOUT = 2.0
+"""Seconds to wait for a TCP connection to Redis (client built from `redis_url`)."""
+
+DEFAULT_SOCKET_TIMEOUT = 5.0
+"""Seconds to wait for any Redis reply (client built from `redis_url`)."""
+
+EXPORT_FORMATS = ("json", "markdown")
+
+_ROLE_LABELS = {"human": "User", "ai": "Assistant", "system": "System", "tool": "Tool"}
+
+
+class SessionNotFoundError(ValueError):
+    """The session id is unknown, or the session expired or was deleted."""
+
+
+class StorageUnavailableError(RuntimeError):
+    """Redis could not be reached, timed out, or failed the operation.
+
+    The original `redis` exception is chained as `__cause__`. Nothing was stored
+    half-way: every write is a single `MULTI`/`EXEC` transaction.
+    """
+
+
+# --- small helpers -------------------------------------------------------------------
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn any redis-py error into `StorageUnavailableError`."""
+    try:
+        yield
+    except redis.exceptions.RedisError as error:
+        raise StorageUnavailableError(f"Redis is unavailable or failed: {error}") from error
+
+
+def _text(value: bytes | str) -> str:
+    """Redis replies are bytes, or str when the client decodes responses."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    # A fixed width, so the bytes written per turn do not vary with the clock.
+    return moment.isoformat(timespec="microseconds")
+
+
+def _score(moment: datetime) -> int:
+    # Integer microseconds: exact ordering and a fixed-width RESP argument.
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _check_encodable(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} contains lone surrogates (not valid Unicode)") from None
+
+
+def _validate_user_id(user_id: object, name: str = "user_id") -> str:
+    if not isinstance(user_id, str):
+        raise TypeError(f"{name} must be a str, got {type(user_id).__name__}")
+    if not user_id.strip():
+        raise ValueError(f"{name} must not be empty or whitespace")
+    if len(user_id) > MAX_USER_ID_CHARS:
+        raise ValueError(f"{name} is longer than {MAX_USER_ID_CHARS} characters")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in user_id):
+        raise ValueError(f"{name} contains control characters or lone surrogates")
+    return user_id
+
+
+def _validate_message(message: object) -> str:
+    if not isinstance(message, str):
+        raise TypeError(f"message must be a str, got {type(message).__name__}")
+    if not message.strip():
+        raise ValueError("message must not be empty or whitespace")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise ValueError(f"message is longer than {MAX_MESSAGE_CHARS} characters")
+    _check_encodable(message, "message")
+    return message
+
+
+def _canonical_session_id(session_id: object) -> str | None:
+    """`session_id` if it is a canonical UUID string, else None (it cannot exist).
+
+    Checking the shape first means no odd string ever reaches a Redis key name.
+    """
+    if not isinstance(session_id, str):
+        raise TypeError(f"session_id must be a str, got {type(session_id).__name__}")
+    try:
+        parsed = uuid.UUID(session_id)
+    except ValueError:
+        return None
+    return session_id if str(parsed) == session_id else None
+
+
+def _encode_message(message: object) -> bytes:
+    if not isinstance(message, BaseMessage):
+        raise TypeError(f"expected a BaseMessage, got {type(message).__name__}")
+    try:
+        text = json.dumps(message_to_dict(message), ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"message cannot be stored as JSON: {error}") from None
+    _check_encodable(text, "message")
+    return text.encode("utf-8")
+
+
+def _decode_messages(raw: Sequence[bytes | str], key: str) -> list[BaseMessage]:
+    try:
+        return messages_from_dict([json.loads(item) for item in raw])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"the history stored at {key!r} is not valid: {error}") from None
+
+
+# --- the history ---------------------------------------------------------------------
+
+
+class LimitedRedisChatHistory(BaseChatMessageHistory):
+    """A chat history in one Redis list, bounded to the newest `max_messages`.
+
+    Each message is one list element (`message_to_dict` as JSON), so appending sends
+    only the new messages, never the whole conversation.
+
+    Args:
+        session_id: non-empty str of at most `MAX_SESSION_ID_CHARS` characters; the
+            key is `key_prefix + session_id`.
+        redis_client: a `redis.Redis` or `fakeredis.FakeRedis` (bytes or decoded).
+        max_messages: how many messages to keep (int >= 1).
+        ttl_seconds: expiry of the key, refreshed by every `add_messages` (int >= 1).
+        key_prefix: str prepended to the session id.
+
+    Raises:
+        TypeError: an argument has the wrong type.
+        ValueError: an empty or too long session id, or a limit below 1.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        redis_client: Any,
+        max_messages: int = 50,
+        ttl_seconds: int = 3600,
+        key_prefix: str = "chat:",
+    ) -> None:
+        if not isinstance(session_id, str):
+            raise TypeError(f"session_id must be a str, got {type(session_id).__name__}")
+        if not session_id or len(session_id) > MAX_SESSION_ID_CHARS:
+            raise ValueError(f"session_id must have 1 to {MAX_SESSION_ID_CHARS} characters")
+        _check_encodable(session_id, "session_id")
+        if not isinstance(key_prefix, str):
+            raise TypeError(f"key_prefix must be a str, got {type(key_prefix).__name__}")
+        _check_encodable(key_prefix, "key_prefix")
+        if redis_client is None:
+            raise TypeError("redis_client is required")
+        self.session_id = session_id
+        self.redis_client = redis_client
+        self.max_messages = _check_positive_int(max_messages, "max_messages")
+        self.ttl_seconds = _check_positive_int(ttl_seconds, "ttl_seconds")
+        self.key_prefix = key_prefix
+        # Set by subclasses that load the history ahead of time (see _TurnHistory).
+        self._snapshot: list[BaseMessage] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.key_prefix}{self.session_id}"
+
+    @property
+    def messages(self) -> list[BaseMessage]:
+        """The stored messages, oldest first, at most `max_messages` (one `LRANGE`).
+
+        Raises:
+            StorageUnavailableError: Redis failed or is unreachable.
+            ValueError: the key holds something this class did not write.
+        """
+        if self._snapshot is not None:
+            return list(self._snapshot)
+        with _storage_errors():
+            raw = self.redis_client.lrange(self.key, -self.max_messages, -1)
+        return _decode_messages(raw, self.key)
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        """Append `messages`, keep the newest `max_messages`, refresh the TTL.
+
+        One `MULTI`/`EXEC` round trip (`RPUSH`, `LTRIM`, `EXPIRE`); nothing for an
+        empty sequence. Every message is serialised before anything is sent, so a bad
+        one stores nothing.
+
+        Raises:
+            TypeError: an item is not a `BaseMessage`, or cannot be stored as JSON.
+            ValueError: a message contains lone surrogates.
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        messages = list(messages)
+        payloads = [_encode_message(message) for message in messages]
+        if not payloads:
+            return
+        with _storage_errors():
+            pipe = self.redis_client.pipeline(transaction=True)
+            self._queue_append(pipe, payloads)
+            results = pipe.execute()
+        self._appended(messages, results)
+
+    def clear(self) -> None:
+        """Delete every message of this session (one `DEL`).
+
+        Raises:
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        with _storage_errors():
+            self.redis_client.delete(self.key)
+        if self._snapshot is not None:
+            self._snapshot = []
+
+    def _queue_append(self, pipe: Any, payloads: list[bytes]) -> None:
+        """Queue the transaction's commands; subclasses add theirs around these."""
+        pipe.rpush(self.key, *payloads)
+        pipe.ltrim(self.key, -self.max_messages, -1)
+        pipe.expire(self.key, self.ttl_seconds)
+
+    def _appended(self, messages: list[BaseMessage], results: list[Any]) -> None:
+        """Called with the transaction's results once it committed."""
+        if self._snapshot is not None:
+            self._snapshot = (self._snapshot + messages)[-self.max_messages :]
+
+
+# --- sessions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What `get_session_info` and `list_sessions` report about one session.
+
+    Also readable as a mapping (`info["message_count"]`), since lesson code indexes
+    it like a dict. Datetimes are timezone-aware (UTC).
+    """
+
+    session_id: str
+    user_id: str
+    created_at: datetime
+    last_active: datetime
+    message_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the same fields, datetimes as ISO 8601 strings."""
+        return {
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "created_at": self.created_at.isoformat(),
+            "last_active": self.last_active.isoformat(),
+            "message_count": self.message_count,
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        """The field named `key`; `KeyError` for anything else."""
+        if isinstance(key, str) and key in _SESSION_INFO_FIELDS:
+            return getattr(self, key)
+        raise KeyError(key)
+
+
+_SESSION_INFO_FIELDS = frozenset(field.name for field in fields(SessionInfo))
+
+
+@dataclass(frozen=True)
+class _SessionRecord:
+    """A session's info hash, parsed; None from `parse` for a missing or partial one."""
+
+    session_id: str
+    owner: str
+    created_at: datetime
+    last_active: datetime
+    shared_with: frozenset[str]
+
+    @classmethod
+    def parse(cls, session_id: str, raw: Mapping[Any, Any]) -> _SessionRecord | None:
+        data = {_text(key): _text(value) for key, value in raw.items()}
+        try:
+            return cls(
+                session_id=session_id,
+                owner=data["user_id"],
+                created_at=datetime.fromisoformat(data["created_at"]),
+                last_active=datetime.fromisoformat(data["last_active"]),
+                shared_with=frozenset(
+                    key.removeprefix("shared:") for key in data if key.startswith("shared:")
+                ),
+            )
+        except (KeyError, ValueError):
+            # A hash recreated by a write that raced a delete has no user_id: not live.
+            return None
+
+    @property
+    def audience(self) -> list[str]:
+        """Every user whose session list shows this session: the owner first."""
+        return [self.owner, *sorted(self.shared_with - {self.owner})]
+
+    def info(self, message_count: int) -> SessionInfo:
+        return SessionInfo(
+            session_id=self.session_id,
+            user_id=self.owner,
+            created_at=self.created_at,
+            last_active=self.last_active,
+            message_count=message_count,
+        )
+
+
+class _Keys:
+    """Key names under one prefix (see the module docstring)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def messages(self, session_id: str) -> str:
+        return f"{self.prefix}{session_id}"
+
+    def info(self, session_id: str) -> str:
+        return f"{self.prefix}{session_id}:info"
+
+    def user_index(self, user_id: str) -> str:
+        return f"{self.prefix}user:{user_id}:sessions"
+
+
+class _TurnHistory(LimitedRedisChatHistory):
+    """The history of one turn: preloaded by `chat`, written once by RWMH.
+
+    Its transaction also refreshes the session's metadata, every TTL and the users'
+    indexes, so a turn costs one read and one write in total.
+    """
+
+    def __init__(
+        self, app: ChatApplication, record: _SessionRecord, snapshot: list[BaseMessage]
+    ) -> None:
+        super().__init__(
+            record.session_id,
+            app.redis,
+            max_messages=app.max_messages,
+            ttl_seconds=app.session_ttl,
+            key_prefix=app.key_prefix,
+        )
+        self._snapshot = snapshot
+        self._keys = app._keys
+        self._audience = record.audience
+        self.stored = False
+        self.error: Exception | None = None
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        # RunnableWithMessageHistory calls this from a callback whose exceptions it
+        # only logs, so keep the outcome for chat() to raise.
+        try:
+            super().add_messages(messages)
+        except Exception as error:
+            self.error = error
+
+    def _queue_append(self, pipe: Any, payloads: list[bytes]) -> None:
+        now = _now()
+        info_key = self._keys.info(self.session_id)
+        # Must stay first: its result (0 = field updated, 1 = field created) tells
+        # whether the session still existed when the transaction ran.
+        pipe.hset(info_key, "last_active", _iso(now))
+        pipe.expire(info_key, self.ttl_seconds)
+        super()._queue_append(pipe, payloads)
+        for user_id in self._audience:
+            index = self._keys.user_index(user_id)
+            pipe.zadd(index, {self.session_id: _score(now)})
+            pipe.expire(index, self.ttl_seconds)
+
+    def _appended(self, messages: list[BaseMessage], results: list[Any]) -> None:
+        if results[0]:
+            # The keys just recreated carry the TTL, so a failed clean-up only delays
+            # their removal; the caller must still learn the session is gone.
+            with suppress(StorageUnavailableError):
+                _discard(self.redis_client, self._keys, self.session_id, self._audience)
+            raise SessionNotFoundError(
+                f"session {self.session_id} expired or was deleted during the turn"
+            )
+        super()._appended(messages, results)
+        self.stored = True
+
+    def raise_if_not_stored(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if not self.stored:
+            raise RuntimeError("the turn was not stored: the chain never wrote its history")
+
+
+def _discard(client: Any, keys: _Keys, session_id: str, users: Sequence[str]) -> None:
+    """Remove a session's keys and its id from `users`' indexes (one transaction)."""
+    with _storage_errors():
+        pipe = client.pipeline(transaction=True)
+        pipe.delete(keys.info(session_id))
+        pipe.delete(keys.messages(session_id))
+        for user_id in users:
+            pipe.zrem(keys.user_index(user_id), session_id)
+        pipe.execute()
+
+
+def _history_from_config(turn_history: _TurnHistory) -> _TurnHistory:
+    """RWMH's history factory: the history `chat` already loaded for this turn."""
+    return turn_history
+
+
+def _client_from_url(redis_url: str) -> redis.Redis:
+    # Bounded timeouts: an outage raises instead of hanging. No automatic retries:
+    # a retried transaction whose reply was lost would store a turn twice. Options in
+    # the URL (e.g. "?socket_timeout=0.5") take precedence over these defaults.
+    return redis.Redis.from_url(
+        redis_url,
+        socket_connect_timeout=DEFAULT_SOCKET_CONNECT_TIMEOUT,
+        socket_timeout=DEFAULT_SOCKET_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+def _reply_text(reply: Any) -> str:
+    if isinstance(reply, BaseMessage):
+        return reply.text
+    return reply if isinstance(reply, str) else str(reply)
+
+
+class ChatApplication:
+    """Multi-user, multi-session chat with bounded, expiring Redis memory.
+
+    Args:
+        redis_url: used only when `redis_client` is None; the client built from it
+            has `DEFAULT_SOCKET_CONNECT_TIMEOUT`/`DEFAULT_SOCKET_TIMEOUT` and no
+            automatic retries (URL options such as `?socket_timeout=1` override).
+        redis_client: a ready `redis.Redis`/`fakeredis.FakeRedis`; wins over the URL.
+        llm: the chat model; None means `memory_course.get_chat_model()`.
+        max_messages: messages kept per session, and the most the model sees.
+        session_ttl: seconds of inactivity after which a session is gone.
+        system_prompt: the first message of every prompt (used verbatim).
+        key_prefix: namespace of every key the app writes; give each deployment
+            (or test) its own.
+
+    Raises:
+        TypeError, ValueError: invalid settings.
+    """
+
+    def __init__(
+        self,
+        redis_url: str = "redis://localhost:6379",
+        *,
+        redis_client: Any = None,
+        llm: BaseLanguageModel | None = None,
+        max_messages: int = 50,
+        session_ttl: int = 3600,
+        system_prompt: str = "You are a helpful assistant.",
+        key_prefix: str = "chat:",
+    ) -> None:
+        self.max_messages = _check_positive_int(max_messages, "max_messages")
+        self.session_ttl = _check_positive_int(session_ttl, "session_ttl")
+        if not isinstance(system_prompt, str):
+            raise TypeError("system_prompt must be a str")
+        if not isinstance(key_prefix, str) or not key_prefix:
+            raise ValueError("key_prefix must be a non-empty str")
+        _check_encodable(key_prefix, "key_prefix")
+        self.key_prefix = key_prefix
+        self._keys = _Keys(key_prefix)
+        self.redis = redis_client if redis_client is not None else _client_from_url(redis_url)
+        self.llm = llm if llm is not None else get_chat_model()
+        prompt = ChatPromptTemplate.from_messages(
+            [
+                # A message object, not a template: braces in the prompt stay literal.
+                SystemMessage(content=system_prompt),
+                MessagesPlaceholder("history"),
+                ("human", "{input}"),
+            ]
+        )
+        self._chain = RunnableWithMessageHistory(
+            prompt | self.llm,
+            _history_from_config,
+            input_messages_key="input",
+            history_messages_key="history",
+            history_factory_config=[
+                ConfigurableFieldSpec(
+                    id="turn_history",
+                    annotation=BaseChatMessageHistory,
+                    name="Turn history",
+                    description="The session's history, loaded by ChatApplication.chat.",
+                    is_shared=True,
+                )
+            ],
+        )
+
+    # --- sessions --------------------------------------------------------------------
+
+    def create_session(self, user_id: str) -> str:
+        """Start an empty session owned by `user_id`; return its id (a UUID4 string).
+
+        One transaction: the info hash and the user's index, both with the TTL.
+
+        Raises:
+            TypeError: `user_id` is not a str.
+            ValueError: `user_id` is empty, whitespace, longer than
+                `MAX_USER_ID_CHARS`, or contains control characters.
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        user_id = _validate_user_id(user_id)
+        session_id = str(uuid.uuid4())
+        now = _now()
+        with _storage_errors():
+            self._write_new_session(session_id, user_id, now, payloads=[])
+        return session_id
+
+    def chat(self, session_id: str, message: str) -> str:
+        """Send `message` in the session and return the model's reply text.
+
+        The model sees the system prompt, at most `max_messages` earlier messages and
+        `message`. Afterwards the message and the reply are stored (the oldest dropped
+        beyond `max_messages`) and the session's expiry is pushed back to
+        `session_ttl` seconds from now. Two Redis round trips.
+
+        Raises:
+            TypeError: `session_id` or `message` is not a str.
+            ValueError: `message` is empty, whitespace only, longer than
+                `MAX_MESSAGE_CHARS`, or contains lone surrogates; nothing is stored.
+            SessionNotFoundError: unknown, expired or deleted session (also when it
+                expired or was deleted while the model was answering).
+            StorageUnavailableError: Redis failed or is unreachable; nothing of the
+                turn is stored.
+            Exception: whatever the model raised, unchanged; nothing is stored.
+        """
+        text = _validate_message(message)
+        session_id = self._require_session_id(session_id)
+        turn = self._load_turn(session_id)
+        reply = self._chain.invoke({"input": text}, config={"configurable": {"turn_history": turn}})
+        turn.raise_if_not_stored()
+        return _reply_text(reply)
+
+    def get_session_info(self, session_id: str) -> SessionInfo | None:
+        """The session's `SessionInfo`, or None if it is unknown, expired or deleted.
+
+        Read-only (does not refresh the expiry). One round trip.
+
+        Raises:
+            TypeError: `session_id` is not a str.
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        session_id = _canonical_session_id(session_id)
+        if session_id is None:
+            return None
+        with _storage_errors():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hgetall(self._keys.info(session_id))
+            pipe.llen(self._keys.messages(session_id))
+            raw_info, count = pipe.execute()
+        record = _SessionRecord.parse(session_id, raw_info)
+        return record.info(count) if record else None
+
+    def list_sessions(self, user_id: str) -> list[SessionInfo]:
+        """The live sessions `user_id` owns or was shared, most recently active first.
+
+        Ids of sessions that expired or were deleted are removed from the user's index
+        on the way. Two round trips (three when something was pruned), however many
+        sessions the user has.
+
+        Raises:
+            TypeError, ValueError: invalid `user_id` (as in `create_session`).
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        user_id = _validate_user_id(user_id)
+        index = self._keys.user_index(user_id)
+        with _storage_errors():
+            candidates = [_text(member) for member in self.redis.zrevrange(index, 0, -1)]
+            ids = [sid for sid in candidates if _canonical_session_id(sid) is not None]
+            results: list[Any] = []
+            if ids:
+                pipe = self.redis.pipeline(transaction=False)
+                for session_id in ids:
+                    pipe.hgetall(self._keys.info(session_id))
+                    pipe.llen(self._keys.messages(session_id))
+                results = pipe.execute()
+            live: list[SessionInfo] = []
+            for position, session_id in enumerate(ids):
+                record = _SessionRecord.parse(session_id, results[2 * position])
+                if record is not None and user_id in record.audience:
+                    live.append(record.info(results[2 * position + 1]))
+            stale = set(candidates) - {info.session_id for info in live}
+            if stale:
+                self.redis.zrem(index, *stale)
+        live.sort(key=lambda info: (info.last_active, info.session_id), reverse=True)
+        return live
+
+    def delete_session(self, session_id: str) -> bool:
+        """Delete the session, its messages and its id from every user's index.
+
+        Returns True if it existed, False for an unknown, expired or already deleted
+        session (then nothing is written).
+
+        Raises:
+            TypeError: `session_id` is not a str.
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        session_id = _canonical_session_id(session_id)
+        if session_id is None:
+            return False
+        with _storage_errors():
+            record = _SessionRecord.parse(
+                session_id, self.redis.hgetall(self._keys.info(session_id))
+            )
+            if record is None:
+                return False
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(self._keys.info(session_id))
+            pipe.delete(self._keys.messages(session_id))
+            for user_id in record.audience:
+                pipe.zrem(self._keys.user_index(user_id), session_id)
+            deleted_info = pipe.execute()[0]
+        return bool(deleted_info)
+
+    # --- bonus -----------------------------------------------------------------------
+
+    def export_session(self, session_id: str, format: str = "json") -> str:
+        """The conversation as text, oldest message first.
+
+        `"json"`: an object with the `SessionInfo` fields (ISO datetimes) and
+        `"messages"`, a list of `{"role": ..., "content": ...}` where role is the
+        LangChain message type (`"human"`, `"ai"`, `"system"`); parse it with
+        `json.loads`. `"markdown"`: a heading, the session's facts, then one
+        `**User:**` / `**Assistant:**` paragraph per message. Read-only.
+
+        Raises:
+            TypeError: `session_id` or `format` is not a str.
+            ValueError: `format` is not one of `EXPORT_FORMATS`.
+            SessionNotFoundError: unknown, expired or deleted session.
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        if not isinstance(format, str):
+            raise TypeError(f"format must be a str, got {type(format).__name__}")
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"unknown format {format!r}; expected one of {EXPORT_FORMATS}")
+        session_id = self._require_session_id(session_id)
+        record, raw = self._read_all(session_id)
+        messages = _decode_messages(raw, self._keys.messages(session_id))
+        info = record.info(len(messages))
+        if format == "json":
+            body = info.to_dict()
+            body["messages"] = [{"role": m.type, "content": m.content} for m in messages]
+            return json.dumps(body, ensure_ascii=False, indent=2)
+        return _markdown(info, messages)
+
+    def share_session(self, session_id: str, owner_id: str, with_user_id: str) -> None:
+        """Let `with_user_id` see the session in `list_sessions` (and use it).
+
+        Sharing with the owner, or sharing twice, changes nothing. Does not refresh
+        the session's expiry.
+
+        Raises:
+            TypeError, ValueError: invalid `owner_id` or `with_user_id`, or a
+                non-str `session_id`.
+            SessionNotFoundError: unknown, expired or deleted session.
+            PermissionError: `owner_id` does not own the session.
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        owner_id = _validate_user_id(owner_id, "owner_id")
+        with_user_id = _validate_user_id(with_user_id, "with_user_id")
+        session_id = self._require_session_id(session_id)
+        info_key = self._keys.info(session_id)
+        with _storage_errors():
+            record = _SessionRecord.parse(session_id, self.redis.hgetall(info_key))
+            if record is None:
+                raise SessionNotFoundError(f"no session {session_id}")
+            if record.owner != owner_id:
+                raise PermissionError(f"{owner_id!r} does not own session {session_id}")
+            if with_user_id == owner_id:
+                return
+            index = self._keys.user_index(with_user_id)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.exists(info_key)  # 0: deleted or expired since the read above
+            pipe.hset(info_key, f"shared:{with_user_id}", _iso(_now()))
+            pipe.expire(info_key, self.session_ttl, nx=True)  # only a recreated hash
+            pipe.zadd(index, {session_id: _score(record.last_active)})
+            pipe.expire(index, self.session_ttl)
+            still_there = pipe.execute()[0]
+        if not still_there:
+            with suppress(StorageUnavailableError):  # the recreated hash has a TTL
+                _discard(self.redis, self._keys, session_id, [with_user_id])
+            raise SessionNotFoundError(f"session {session_id} expired or was deleted")
+
+    def fork_session(self, session_id: str, user_id: str, at_message: int | None = None) -> str:
+        """Copy the first `at_message` messages (all if None) into a new session.
+
+        The new session is owned by `user_id`, starts a fresh expiry and evolves
+        independently of the original. Returns the new session id. Possession of a
+        session id is what grants access, as for `chat` and `export_session`.
+
+        Raises:
+            TypeError: `at_message` is not an int or None; non-str ids.
+            ValueError: invalid `user_id`, or `at_message` outside
+                0..message_count.
+            SessionNotFoundError: unknown, expired or deleted session.
+            StorageUnavailableError: Redis failed or is unreachable.
+        """
+        user_id = _validate_user_id(user_id)
+        if at_message is not None and (
+            isinstance(at_message, bool) or not isinstance(at_message, int)
+        ):
+            raise TypeError(f"at_message must be an int or None, got {type(at_message).__name__}")
+        session_id = self._require_session_id(session_id)
+        _, raw = self._read_all(session_id)
+        count = len(raw) if at_message is None else at_message
+        if not 0 <= count <= len(raw):
+            raise ValueError(f"at_message must be between 0 and {len(raw)}, got {at_message}")
+        new_id = str(uuid.uuid4())
+        with _storage_errors():
+            self._write_new_session(
+                new_id, user_id, _now(), payloads=list(raw[:count]), forked_from=session_id
+            )
+        return new_id
+
+    # --- internals -------------------------------------------------------------------
+
+    def _require_session_id(self, session_id: object) -> str:
+        canonical = _canonical_session_id(session_id)
+        if canonical is None:
+            raise SessionNotFoundError(f"no session {session_id!r}")
+        return canonical
+
+    def _load_turn(self, session_id: str) -> _TurnHistory:
+        """Round trip 1 of a turn: the metadata and the newest `max_messages`."""
+        with _storage_errors():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hgetall(self._keys.info(session_id))
+            pipe.lrange(self._keys.messages(session_id), -self.max_messages, -1)
+            raw_info, raw_messages = pipe.execute()
+        record = _SessionRecord.parse(session_id, raw_info)
+        if record is None:
+            raise SessionNotFoundError(f"no session {session_id}")
+        snapshot = _decode_messages(raw_messages, self._keys.messages(session_id))
+        return _TurnHistory(self, record, snapshot)
+
+    def _read_all(self, session_id: str) -> tuple[_SessionRecord, list[bytes | str]]:
+        with _storage_errors():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hgetall(self._keys.info(session_id))
+            pipe.lrange(self._keys.messages(session_id), 0, -1)
+            raw_info, raw_messages = pipe.execute()
+        record = _SessionRecord.parse(session_id, raw_info)
+        if record is None:
+            raise SessionNotFoundError(f"no session {session_id}")
+        return record, raw_messages
+
+    def _write_new_session(
+        self,
+        session_id: str,
+        user_id: str,
+        now: datetime,
+        *,
+        payloads: list[bytes | str],
+        forked_from: str | None = None,
+    ) -> None:
+        info: dict[str, str] = {
+            "user_id": user_id,
+            "created_at": _iso(now),
+            "last_active": _iso(now),
+        }
+        if forked_from is not None:
+            info["forked_from"] = forked_from
+        info_key = self._keys.info(session_id)
+        index = self._keys.user_index(user_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(info_key, mapping=info)
+        pipe.expire(info_key, self.session_ttl)
+        if payloads:
+            messages_key = self._keys.messages(session_id)
+            pipe.rpush(messages_key, *payloads)
+            pipe.ltrim(messages_key, -self.max_messages, -1)
+            pipe.expire(messages_key, self.session_ttl)
+        pipe.zadd(index, {session_id: _score(now)})
+        pipe.expire(index, self.session_ttl)
+        pipe.execute()
+
+
+def _markdown(info: SessionInfo, messages: list[BaseMessage]) -> str:
+    lines = [
+        f"# Conversation {info.session_id}",
+        "",
+        f"- Owner: {info.user_id}",
+        f"- Created: {info.created_at.isoformat()}",
+        f"- Last active: {info.last_active.isoformat()}",
+        f"- Messages: {info.message_count}",
+        "",
+    ]
+    if not messages:
+        lines.append("_No messages yet._")
+    for message in messages:
+        role = _ROLE_LABELS.get(message.type, message.type.capitalize())
+        lines += [f"**{role}:** {message.text}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
