@@ -11,6 +11,8 @@ KERNEL := memory-course
 PIP_VERSION := 26.3
 LAB_PORT ?= 8888
 LAB_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test test-fast notebooks bench lint format lock clean
 
@@ -27,7 +29,7 @@ $(STAMP): requirements.lock pyproject.toml
 ## Start JupyterLab (headless-safe: prints a URL with a token, opens no browser).
 lab: $(STAMP)
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
-		--ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
+		--ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 ## The whole suite: unit tests, notebooks (nbval, strict), grader self-tests.
 test: $(STAMP)

@@ -21,6 +21,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.chat_models import LangSmithParams
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -30,12 +31,12 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 __all__ = ["OfflineChatModel", "RecordingChatModel", "compose_reply"]
 
 _NAME = re.compile(r"\b(?:[Mm]y name is|I am|I'm|[Cc]all me)\s+([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)?)")
-_FAVOURITE = re.compile(r"\bmy fav(?:ou)?rite ([a-z ]+?) is ([^.,!?;]+)", re.IGNORECASE)
+_FAVOURITE = re.compile(r"\bmy favou?rite ([a-z ]+?) is ([^.,!?;]+)", re.IGNORECASE)
 _LIVES = re.compile(r"\bI live in ([^.,!?;]+)", re.IGNORECASE)
 _TOPIC = re.compile(r"\b(?:good at|expert in|specialis(?:e|ing) in)\s+([^.,!?;]+)", re.IGNORECASE)
 _NOT_NAMES = {"A", "An", "The", "I", "Not", "So", "Very", "Just", "Here", "Back", "Fine", "Good"}
@@ -90,7 +91,7 @@ def compose_reply(messages: Sequence[BaseMessage]) -> str:
         if name:
             return f"Your name is {name}."
         return "I don't know your name yet. You haven't told me in this conversation."
-    favourite = re.search(r"what(?:'s| is) my fav(?:ou)?rite ([a-z ]+?)\??$", q.strip())
+    favourite = re.search(r"what(?:'s| is) my favou?rite ([a-z ]+?)\??$", q.strip())
     if favourite:
         key = f"favorite {favourite.group(1).strip()}"
         if key in facts:
@@ -154,7 +155,14 @@ class OfflineChatModel(BaseChatModel):
     metadata. Token counts use `count_tokens_approximately` (no download).
     """
 
-    model_name: str = "offline-memory-model"
+    model_name: str = Field(default="offline-memory-model", alias="model")
+    temperature: float | None = None  # accepted for compatibility; replies are deterministic
+    max_tokens: int | None = None  # replies are cut to this many (approximate) tokens
+    stop: list[str] | None = None  # default stop sequences
+    timeout: float | None = None  # accepted for compatibility; nothing waits on a network
+    max_retries: int = 0  # accepted for compatibility; nothing can fail transiently
+
+    model_config = ConfigDict(populate_by_name=True)
 
     @property
     def _llm_type(self) -> str:
@@ -164,8 +172,24 @@ class OfflineChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name}
 
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="offline",
+            ls_model_name=kwargs.get("model", self.model_name),
+            ls_model_type="chat",
+        )
+        if self.temperature is not None:
+            params["ls_temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["ls_max_tokens"] = self.max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
     def _reply(self, messages: list[BaseMessage], stop: list[str] | None) -> tuple[str, dict]:
-        text = _apply_stop(compose_reply(messages), stop)
+        text = _apply_stop(compose_reply(messages), stop or self.stop)
+        if self.max_tokens is not None:
+            text = text[: self.max_tokens * 4]
         input_tokens = count_tokens_approximately(messages)
         output_tokens = self.get_num_tokens(text)
         usage = {

@@ -1,0 +1,130 @@
+"""The offline model: a real chat model that passes LangChain's standard suites, and
+whose memory comes only from the prompt it receives."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from langchain_tests.integration_tests import ChatModelIntegrationTests
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from memory_course.offline_model import OfflineChatModel, RecordingChatModel
+
+
+class TestOfflineChatModelUnit(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[OfflineChatModel]:
+        return OfflineChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model": "offline-memory-model"}
+
+
+class TestOfflineChatModelIntegration(ChatModelIntegrationTests):
+    """The applicable integration tests: no tools, structured output or multimodal input."""
+
+    @property
+    def chat_model_class(self) -> type[OfflineChatModel]:
+        return OfflineChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model": "offline-memory-model"}
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False
+
+
+def test_remembers_only_what_the_prompt_contains():
+    model = OfflineChatModel()
+    with_history = [
+        HumanMessage("Hi, I'm Alex"),
+        AIMessage("Nice to meet you, Alex!"),
+        HumanMessage("What's my name?"),
+    ]
+    assert "Alex" in model.invoke(with_history).content
+    assert "don't know your name" in model.invoke("What's my name?").content
+
+
+def test_replies_are_deterministic_and_differ_by_prompt():
+    model = OfflineChatModel()
+    first = model.invoke("Tell me about Redis").content
+    assert first == OfflineChatModel().invoke("Tell me about Redis").content
+    assert first != model.invoke("Tell me about SQLite").content
+
+
+def test_later_statements_win_and_other_facts_are_recalled():
+    model = OfflineChatModel()
+    prompt = [
+        HumanMessage("My name is Alex. My favorite color is green. I live in Lisbon."),
+        AIMessage("ok"),
+        HumanMessage("Actually, call me Sam."),
+        AIMessage("ok"),
+    ]
+    assert "Sam" in model.invoke([*prompt, HumanMessage("What's my name?")]).content
+    assert "green" in model.invoke([*prompt, HumanMessage("What's my favorite color?")]).content
+    assert "Lisbon" in model.invoke([*prompt, HumanMessage("Where do I live?")]).content
+
+
+def test_persona_comes_from_the_system_message():
+    reply = OfflineChatModel().invoke(
+        [SystemMessage("You're an assistant who's good at astronomy."), HumanMessage("hello")]
+    )
+    assert "astronomy" in reply.content
+
+
+def test_stream_concatenates_to_invoke_and_ends_with_usage():
+    model = OfflineChatModel()
+    prompt = [HumanMessage("Hi, I'm Alex"), AIMessage("hello"), HumanMessage("What's my name?")]
+    chunks = list(model.stream(prompt))
+    assert len(chunks) > 1
+    assert "".join(c.content for c in chunks) == model.invoke(prompt).content
+    assert chunks[-1].usage_metadata["input_tokens"] == count_tokens_approximately(prompt)
+    assert all(c.usage_metadata is None for c in chunks[:-1])
+
+
+def test_counts_tokens_without_a_tokenizer_download(monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("token counting must not touch the network")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    model = OfflineChatModel()
+    messages = [HumanMessage("one two three four"), AIMessage("five six")]
+    assert model.get_num_tokens_from_messages(messages) == count_tokens_approximately(messages)
+    assert model.get_num_tokens("abcdefgh") == 2
+
+
+def test_stop_and_max_tokens_cut_the_reply():
+    model = OfflineChatModel(max_tokens=3)
+    assert len(model.invoke("Tell me a long story about the sea").content) <= 12
+    cut = OfflineChatModel().invoke("hello there", stop=["said"]).content
+    assert "said" not in cut and cut
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+def test_recording_model_keeps_every_prompt(turns):
+    model = RecordingChatModel()
+    for turn in range(turns):
+        model.invoke([HumanMessage(f"message {turn}")])
+    assert len(model.prompts) == turns
+    assert model.last_prompt[-1].content == f"message {turns - 1}"
+    model.reset()
+    assert model.prompts == []
+    with pytest.raises(IndexError):
+        model.last_prompt  # noqa: B018
+
+
+async def test_async_paths_match_sync():
+    model = OfflineChatModel()
+    assert (await model.ainvoke("hello")).content == model.invoke("hello").content
+    chunks = [c async for c in model.astream("hello")]
+    assert "".join(c.content for c in chunks) == model.invoke("hello").content
