@@ -1,0 +1,47 @@
+"""Public tests: creating, listing and deleting sessions."""
+
+import uuid
+
+import pytest
+
+from grading.tests.helpers import is_uuid4
+
+
+@pytest.mark.points(1)
+@pytest.mark.requirement("sessions")
+def test_create_session_returns_new_uuid4(app):
+    """create_session returns a new UUID4 string each time."""
+    first = app.create_session("alice")
+    second = app.create_session("alice")
+    assert is_uuid4(first), f"create_session should return a UUID4 string, got {first!r}"
+    assert is_uuid4(second), f"create_session should return a UUID4 string, got {second!r}"
+    assert first != second, "two sessions must get different ids"
+
+
+@pytest.mark.points(2)
+@pytest.mark.requirement("sessions")
+def test_list_sessions_returns_only_that_users_sessions(app):
+    """list_sessions(user) lists exactly that user's sessions."""
+    alice = {app.create_session("alice"), app.create_session("alice")}
+    bob = {app.create_session("bob")}
+    listed_alice = [info.session_id for info in app.list_sessions("alice")]
+    listed_bob = [info.session_id for info in app.list_sessions("bob")]
+    assert sorted(listed_alice) == sorted(alice), "alice should see her two sessions, once each"
+    assert listed_bob == list(bob), "bob should see only his own session"
+    assert app.list_sessions("carol") == [], "a user without sessions gets an empty list"
+
+
+@pytest.mark.points(2)
+@pytest.mark.requirement("sessions")
+def test_delete_session_removes_it(app, redis_store):
+    """delete_session returns True, and the session is gone from Redis and from the list."""
+    kept = app.create_session("alice")
+    doomed = app.create_session("alice")
+    assert redis_store.keys_mentioning(doomed), "create_session should store the session in Redis"
+    assert app.delete_session(doomed) is True, "deleting an existing session returns True"
+    assert [info.session_id for info in app.list_sessions("alice")] == [kept]
+    assert redis_store.keys_mentioning(doomed) == [], (
+        "after delete_session no Redis key may still hold the session id"
+    )
+    assert app.delete_session(doomed) is False, "deleting it a second time returns False"
+    assert app.delete_session(str(uuid.uuid4())) is False, "deleting an unknown id returns False"
