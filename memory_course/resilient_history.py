@@ -31,6 +31,7 @@ from redis.retry import Retry
 from memory_course.clock import Clock, SystemClock
 
 __all__ = [
+    "APPEND_ONCE_SCRIPT",
     "DEFAULT_OUTAGE_ERRORS",
     "IdempotentRedisChatMessageHistory",
     "PendingWrite",
@@ -50,9 +51,11 @@ DEFAULT_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
 def bounded_redis_client(url: str, *, timeout: float = 0.5, **kwargs: object) -> redis.Redis:
     """A `redis.Redis` for `url` that gives up after `timeout` seconds and never retries.
 
-    redis-py 8 retries a failed command 10 times with backoff by default; that hides an
-    outage for seconds and re-sends writes. Here a failure surfaces at once, so the
-    caller chooses: fall back (`ResilientChatMessageHistory`) or retry an idempotent write.
+    redis-py's defaults depend on how a client is built: `redis.Redis(host=..., port=...)`
+    retries a failed command 10 times with exponential backoff, which hides an outage for
+    seconds and re-sends writes. Here every limit is explicit and a failure surfaces at
+    once, so the caller chooses: fall back (`ResilientChatMessageHistory`) or retry an
+    idempotent write.
     """
     return redis.Redis.from_url(
         url,
@@ -65,7 +68,7 @@ def bounded_redis_client(url: str, *, timeout: float = 0.5, **kwargs: object) ->
 
 # KEYS[1]: the list of messages (JSON, oldest first); KEYS[2]: the set of stored ids.
 # ARGV: id1, json1, id2, json2, ... Appends each message whose id is new; returns how many.
-_APPEND_ONCE = """
+APPEND_ONCE_SCRIPT = """
 local appended = 0
 for i = 1, #ARGV, 2 do
   if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then
@@ -110,7 +113,7 @@ class IdempotentRedisChatMessageHistory(BaseChatMessageHistory):
             if not message.id:
                 message.id = str(uuid.uuid4())
             args += [message.id, json.dumps(message_to_dict(message))]
-        return int(self.client.eval(_APPEND_ONCE, 2, self.key, self.ids_key, *args))
+        return int(self.client.eval(APPEND_ONCE_SCRIPT, 2, self.key, self.ids_key, *args))
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         self.append(messages)
