@@ -1,0 +1,603 @@
+"""Benchmark: what a chat turn and a session listing cost in Redis, three ways.
+
+Compared, each behind the same `RunnableWithMessageHistory` prompt (system + history +
+input) and the same offline model:
+
+* `lesson`: the lesson's naive JSON-blob history (`tests/bench/lesson_code.py`);
+* `community`: langchain-community's `RedisChatMessageHistory` (one `LPUSH` and one
+  `EXPIRE` per message);
+* `reference`: `solutions.chat_application.ChatApplication` (one pipelined read, one
+  `MULTI`/`EXEC`). It also updates session metadata and user indexes each turn; the
+  other two store the history only.
+
+Measured on fakeredis and on the real Redis (`REDIS_URL`, default
+redis://127.0.0.1:6379/0; skipped with a note when unreachable):
+
+* round trips and bytes sent per turn at history lengths 10, 50 and 500 (untrimmed),
+  counted with `memory_course.redis_metrics.measure`;
+* turns per second, single-threaded and with 8 threads (one session each, history
+  at a steady 50 messages), plus what 8 threads sharing one session keep;
+* `list_sessions` round trips for 1, 10 and 100 sessions (lesson vs reference), and
+  how many ids of expired sessions each leaves behind.
+
+`round_trip_table(client)` computes only the counts, deterministically, so a lesson
+can show the same numbers without timings. On the real server every key lives under
+a unique prefix and is deleted afterwards.
+
+    python -m tests.bench.redis_history [OUT_DIR]     # default: benchmarks-results
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import fakeredis
+import redis
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables.history import RunnableWithMessageHistory
+
+from memory_course import OfflineChatModel, silence_known_deprecations
+from memory_course.redis_metrics import measure
+from solutions.chat_application import ChatApplication
+from solutions.chat_application import LimitedRedisChatHistory as ReferenceHistory
+from tests.bench import lesson_code
+
+__all__ = [
+    "HISTORY_LENGTHS",
+    "IMPLEMENTATIONS",
+    "SESSION_COUNTS",
+    "list_sessions_table",
+    "round_trip_table",
+    "run",
+    "throughput_table",
+]
+
+IMPLEMENTATIONS = ("lesson", "community", "reference")
+HISTORY_LENGTHS = (10, 50, 500)
+SESSION_COUNTS = (1, 10, 100)
+THREADS = 8
+UNTRIMMED = 100_000  # max_messages large enough that nothing is ever trimmed
+STEADY_HISTORY = 50  # the default max_messages, for the throughput runs
+SYSTEM_PROMPT = "You are a helpful assistant."
+QUESTION = "What did I say first?"
+USER = "bench-user"
+
+
+# --- the three contenders ------------------------------------------------------------
+
+
+def filler(count: int) -> list[BaseMessage]:
+    """`count` realistic, deterministic messages: questions and answers in turn."""
+    messages: list[BaseMessage] = []
+    for index in range(count):
+        if index % 2 == 0:
+            messages.append(HumanMessage(f"Question {index}: what do you know about item {index}?"))
+        else:
+            messages.append(
+                AIMessage(
+                    f"Item {index - 1} is one of the things we discussed. It has a name, "
+                    "a colour and a size, and I can tell you more if you ask."
+                )
+            )
+    return messages
+
+
+def _community_history_class() -> type:
+    from langchain_community.chat_message_histories import RedisChatMessageHistory
+
+    class CommunityHistory(RedisChatMessageHistory):
+        """langchain-community's history on a client we pass in.
+
+        Its own constructor only takes a URL and opens a connection of its own; every
+        read and write below is the unchanged library code.
+        """
+
+        def __init__(self, session_id: str, redis_client: Any, key_prefix: str, ttl: int):
+            self.redis_client = redis_client
+            self.session_id = session_id
+            self.key_prefix = key_prefix
+            self.ttl = ttl
+
+    return CommunityHistory
+
+
+class Contender:
+    """One way of storing history, with the four operations the benchmark needs."""
+
+    def __init__(self, name: str, client: Any, prefix: str, max_messages: int) -> None:
+        self.name = name
+        self.client = client
+        self.prefix = f"{prefix}{name}:"
+        self.max_messages = max_messages
+        if name == "reference":
+            self.app = ChatApplication(
+                redis_client=client,
+                llm=OfflineChatModel(),
+                max_messages=max_messages,
+                system_prompt=SYSTEM_PROMPT,
+                key_prefix=self.prefix,
+            )
+            return
+        if name == "lesson":
+            self.history: Callable[[str], Any] = lambda session_id: (
+                lesson_code.LimitedRedisChatHistory(
+                    session_id, client, max_messages=max_messages, key_prefix=self.prefix
+                )
+            )
+        elif name == "community":
+            community = _community_history_class()
+            self.history = lambda session_id: community(session_id, client, self.prefix, 3600)
+        else:
+            raise ValueError(f"unknown implementation {name!r}")
+        prompt = ChatPromptTemplate.from_messages(
+            [SystemMessage(SYSTEM_PROMPT), MessagesPlaceholder("history"), ("human", "{input}")]
+        )
+        self.chain = RunnableWithMessageHistory(
+            prompt | OfflineChatModel(),
+            self.history,
+            input_messages_key="input",
+            history_messages_key="history",
+        )
+
+    def new_session(self) -> str:
+        if self.name == "reference":
+            return self.app.create_session(USER)
+        return str(uuid.uuid4())
+
+    def fill(self, session_id: str, count: int) -> None:
+        if not count:
+            return
+        if self.name == "reference":
+            history = ReferenceHistory(
+                session_id, self.client, max_messages=self.max_messages, key_prefix=self.prefix
+            )
+            history.add_messages(filler(count))
+        else:
+            self.history(session_id).add_messages(filler(count))
+
+    def chat(self, session_id: str, message: str) -> str:
+        if self.name == "reference":
+            return self.app.chat(session_id, message)
+        config = {"configurable": {"session_id": session_id}}
+        return self.chain.invoke({"input": message}, config=config).text
+
+    def stored(self, session_id: str) -> int:
+        if self.name == "reference":
+            return self.app.get_session_info(session_id).message_count
+        return len(self.history(session_id).messages)
+
+
+# --- measurements --------------------------------------------------------------------
+
+
+def round_trip_table(client: Any, *, key_prefix: str = "bench:") -> list[dict[str, Any]]:
+    """Round trips and bytes sent by one chat turn, per implementation and history length.
+
+    Counts only, no timings: on a fresh fakeredis client the rows are the same on
+    every run. Each turn runs on a session already holding `history_length` messages
+    (never trimmed). Returns one dict per row with keys `implementation`,
+    `history_length`, `round_trips`, `bytes_sent`.
+    """
+    silence_known_deprecations()
+    rows = []
+    for name in IMPLEMENTATIONS:
+        contender = Contender(name, client, key_prefix, UNTRIMMED)
+        for length in HISTORY_LENGTHS:
+            session_id = contender.new_session()
+            contender.fill(session_id, length)
+            client.ping()  # the connection is open before counting starts
+            with measure(client) as metrics:
+                contender.chat(session_id, QUESTION)
+            rows.append(
+                {
+                    "implementation": name,
+                    "history_length": length,
+                    "round_trips": metrics.round_trips,
+                    "bytes_sent": metrics.bytes_sent,
+                }
+            )
+    return rows
+
+
+def list_sessions_table(client: Any, *, key_prefix: str = "bench:") -> list[dict[str, Any]]:
+    """`list_sessions` round trips for 1, 10 and 100 sessions, lesson vs reference.
+
+    Then half of the sessions expire (their keys are deleted, as expiry does) and the
+    listing runs again: `stale_ids_left` counts the ids of expired sessions still
+    stored in the user's index afterwards. Deterministic on a fresh fakeredis client.
+    """
+    silence_known_deprecations()
+    rows = []
+    for count in SESSION_COUNTS:
+        user = f"{USER}-{count}"
+        prefix = f"{key_prefix}lesson:"
+        ids = [lesson_code.create_session(client, user, key_prefix=prefix) for _ in range(count)]
+        with measure(client) as metrics:
+            listed = lesson_code.list_sessions(client, user, key_prefix=prefix)
+        assert len(listed) == count
+        expired = ids[: count // 2]
+        for session_id in expired:
+            client.delete(f"{prefix}session:{session_id}")
+        lesson_code.list_sessions(client, user, key_prefix=prefix)
+        index = f"{prefix}user:{user}:sessions"
+        stale = sum(1 for s in expired if client.sismember(index, s))
+        rows.append(
+            {
+                "implementation": "lesson",
+                "sessions": count,
+                "round_trips": metrics.round_trips,
+                "stale_ids_left": stale,
+            }
+        )
+
+        app = ChatApplication(
+            redis_client=client, llm=OfflineChatModel(), key_prefix=f"{key_prefix}reference:"
+        )
+        ids = [app.create_session(user) for _ in range(count)]
+        with measure(client) as metrics:
+            listed = app.list_sessions(user)
+        assert len(listed) == count
+        expired = ids[: count // 2]
+        for session_id in expired:
+            client.delete(f"{key_prefix}reference:{session_id}:info")
+        app.list_sessions(user)
+        index = f"{key_prefix}reference:user:{user}:sessions"
+        stale = sum(1 for s in expired if client.zscore(index, s) is not None)
+        rows.append(
+            {
+                "implementation": "reference",
+                "sessions": count,
+                "round_trips": metrics.round_trips,
+                "stale_ids_left": stale,
+            }
+        )
+    return rows
+
+
+def _conversation(
+    contender: Contender, session_ids: list[str], turns: int
+) -> Callable[[int], None]:
+    """Work for thread `n`: `turns` turns in `session_ids[n]`."""
+
+    def work(number: int) -> None:
+        for turn in range(turns):
+            contender.chat(session_ids[number], f"turn {turn} from thread {number}")
+
+    return work
+
+
+def _run_threads(count: int, work: Callable[[int], None]) -> None:
+    errors: list[BaseException] = []
+
+    def guarded(number: int) -> None:
+        try:
+            work(number)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def throughput_table(
+    client: Any, *, key_prefix: str = "bench:", turns: int = 60
+) -> list[dict[str, Any]]:
+    """Turns per second, 1 thread and `THREADS` threads, and one shared session.
+
+    Throughput runs give every thread its own session holding a steady
+    `STEADY_HISTORY` messages (the default limit). The shared-session run sends
+    `THREADS` x 10 turns to one untrimmed session and reports how many messages
+    were kept out of the expected number.
+    """
+    silence_known_deprecations()
+    rows = []
+    per_thread = max(1, turns * 2 // THREADS)
+    for name in IMPLEMENTATIONS:
+        contender = Contender(name, client, key_prefix, STEADY_HISTORY)
+        for threads, turns_each in ((1, turns), (THREADS, per_thread)):
+            sessions = [contender.new_session() for _ in range(threads)]
+            for session_id in sessions:
+                contender.fill(session_id, STEADY_HISTORY)
+                contender.chat(session_id, "warm-up")  # schemas and connections, untimed
+            started = time.perf_counter()
+            _run_threads(threads, _conversation(contender, sessions, turns_each))
+            elapsed = time.perf_counter() - started
+            rows.append(
+                {
+                    "implementation": name,
+                    "threads": threads,
+                    "turns": threads * turns_each,
+                    "turns_per_second": threads * turns_each / elapsed,
+                }
+            )
+        shared = Contender(name, client, f"{key_prefix}shared:", UNTRIMMED)
+        session_id = shared.new_session()
+        _run_threads(THREADS, _conversation(shared, [session_id] * THREADS, 10))
+        rows.append(
+            {
+                "implementation": name,
+                "threads": THREADS,
+                "turns": THREADS * 10,
+                "shared_session_kept": shared.stored(session_id),
+                "shared_session_expected": THREADS * 10 * 2,
+            }
+        )
+    return rows
+
+
+# --- the run -------------------------------------------------------------------------
+
+
+@contextmanager
+def _real_redis() -> Iterator[tuple[Any, str] | tuple[None, str]]:
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+    prefix = f"bench:{uuid.uuid4().hex[:12]}:"
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        client.close()
+        yield None, f"real Redis skipped: not reachable at {url} ({error})"
+        return
+    try:
+        yield client, prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base else "n/a"
+
+
+def _cost_section(title: str, rows: list[dict[str, Any]]) -> list[str]:
+    lesson = {r["history_length"]: r for r in rows if r["implementation"] == "lesson"}
+    lines = [
+        f"### {title}",
+        "",
+        "| history | implementation | round trips | bytes sent | round trips ref÷lesson "
+        "| bytes ref÷lesson |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for length in HISTORY_LENGTHS:
+        for row in (r for r in rows if r["history_length"] == length):
+            base = lesson[length]
+            ratios = (
+                (
+                    _ratio(row["round_trips"], base["round_trips"]),
+                    _ratio(row["bytes_sent"], base["bytes_sent"]),
+                )
+                if row["implementation"] == "reference"
+                else ("", "")
+            )
+            lines.append(
+                f"| {length} | {row['implementation']} | {row['round_trips']} "
+                f"| {row['bytes_sent']:,} | {ratios[0]} | {ratios[1]} |"
+            )
+    return [*lines, ""]
+
+
+def _listing_section(title: str, rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        f"### {title}",
+        "",
+        "| sessions | lesson round trips | reference round trips | ref÷lesson "
+        "| expired ids left: lesson | reference |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for count in SESSION_COUNTS:
+        lesson = next(r for r in rows if r["sessions"] == count and r["implementation"] == "lesson")
+        ref = next(r for r in rows if r["sessions"] == count and r["implementation"] == "reference")
+        lines.append(
+            f"| {count} | {lesson['round_trips']} | {ref['round_trips']} "
+            f"| {_ratio(ref['round_trips'], lesson['round_trips'])} "
+            f"| {lesson['stale_ids_left']} | {ref['stale_ids_left']} |"
+        )
+    return [*lines, ""]
+
+
+def _throughput_section(results: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = [
+        "### Turns per second (offline model; Python overhead included)",
+        "",
+        "| backend | implementation | 1 thread | 8 threads | ref÷lesson (1 / 8) "
+        "| 8 threads on one session: messages kept |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for backend, rows in results.items():
+        speed = {
+            (r["implementation"], r["threads"]): r["turns_per_second"]
+            for r in rows
+            if "turns_per_second" in r
+        }
+        for name in IMPLEMENTATIONS:
+            shared = next(
+                r for r in rows if r["implementation"] == name and "shared_session_kept" in r
+            )
+            ratio = ""
+            if name == "reference":
+                ratio = (
+                    f"{_ratio(speed[(name, 1)], speed[('lesson', 1)])} / "
+                    f"{_ratio(speed[(name, THREADS)], speed[('lesson', THREADS)])}"
+                )
+            lines.append(
+                f"| {backend} | {name} | {speed[(name, 1)]:.0f} | {speed[(name, THREADS)]:.0f} "
+                f"| {ratio} | {shared['shared_session_kept']} of "
+                f"{shared['shared_session_expected']} |"
+            )
+    return [*lines, ""]
+
+
+def _plot(
+    costs: list[dict[str, Any]],
+    listing: list[dict[str, Any]],
+    speeds: dict[str, list[dict[str, Any]]],
+    path: Path,
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"lesson": "tab:red", "community": "tab:blue", "reference": "tab:green"}
+    width = 0.25
+    figure, axes = plt.subplots(2, 2, figsize=(12, 9))
+    bytes_axis, trips_axis, list_axis, speed_axis = axes.flat
+
+    for name in IMPLEMENTATIONS:
+        mine = [r for r in costs if r["implementation"] == name]
+        bytes_axis.plot(
+            [r["history_length"] for r in mine],
+            [r["bytes_sent"] for r in mine],
+            "o-",
+            color=colours[name],
+            label=name,
+        )
+    bytes_axis.set(
+        xscale="log",
+        yscale="log",
+        xlabel="messages already in the history",
+        ylabel="bytes sent to Redis",
+        title="Bytes sent per chat turn",
+    )
+
+    for offset, name in enumerate(IMPLEMENTATIONS):
+        mine = [r for r in costs if r["implementation"] == name]
+        trips_axis.bar(
+            [i + (offset - 1) * width for i in range(len(mine))],
+            [r["round_trips"] for r in mine],
+            width,
+            color=colours[name],
+            label=name,
+        )
+    trips_axis.set_xticks(range(len(HISTORY_LENGTHS)), [str(n) for n in HISTORY_LENGTHS])
+    trips_axis.set(
+        xlabel="messages already in the history",
+        ylabel="round trips",
+        title="Round trips per chat turn",
+    )
+
+    for name in ("lesson", "reference"):
+        mine = [r for r in listing if r["implementation"] == name]
+        list_axis.plot(
+            [r["sessions"] for r in mine],
+            [r["round_trips"] for r in mine],
+            "o-",
+            color=colours[name],
+            label=name,
+        )
+    list_axis.set(
+        xscale="log",
+        yscale="log",
+        xlabel="sessions of the user",
+        ylabel="round trips",
+        title="Round trips of list_sessions",
+    )
+
+    groups = [(backend, threads) for backend in speeds for threads in (1, THREADS)]
+    for offset, name in enumerate(IMPLEMENTATIONS):
+        values = [
+            next(
+                r["turns_per_second"]
+                for r in speeds[backend]
+                if r["implementation"] == name
+                and r.get("threads") == threads
+                and "turns_per_second" in r
+            )
+            for backend, threads in groups
+        ]
+        speed_axis.bar(
+            [i + (offset - 1) * width for i in range(len(groups))],
+            values,
+            width,
+            color=colours[name],
+            label=name,
+        )
+    speed_axis.set_xticks(
+        range(len(groups)), [f"{backend}\n{threads} thread(s)" for backend, threads in groups]
+    )
+    speed_axis.set(ylabel="turns per second", title="Throughput (offline model)")
+    for axis in axes.flat:
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def run(out_dir: Path) -> str:
+    """Run every measurement; save `redis_history.md` and `.png` in `out_dir`.
+
+    Returns the Markdown report (also printed by `python -m tests.bench`).
+    """
+    silence_known_deprecations()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    fake = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    costs = {"fakeredis": round_trip_table(fake)}
+    listing = {"fakeredis": list_sessions_table(fake)}
+    speeds = {"fakeredis": throughput_table(fake)}
+    notes = []
+    with _real_redis() as (client, prefix_or_note):
+        if client is None:
+            notes.append(prefix_or_note)
+        else:
+            costs["real Redis"] = round_trip_table(client, key_prefix=prefix_or_note)
+            listing["real Redis"] = list_sessions_table(client, key_prefix=prefix_or_note)
+            speeds["real Redis"] = throughput_table(client, key_prefix=prefix_or_note)
+
+    lines = [
+        "## Redis chat history: lesson vs langchain-community vs reference",
+        "",
+        "Round trips and bytes are counted by `memory_course.redis_metrics` (a pipeline or a "
+        "MULTI/EXEC is one round trip). The reference also updates session metadata and "
+        "user indexes in each turn; the other two store the history only. Byte counts on "
+        "the real server include its longer, unique key prefix.",
+        "",
+        "Timings are wall-clock on the machine at hand and vary between runs: with the "
+        "offline model most of a turn is LangChain's own work (it serialises the whole "
+        "prompt for `RunnableWithMessageHistory`'s listener), so the counts are the figures "
+        "to rely on; the gap widens once Redis is a network hop away.",
+        "",
+    ]
+    for backend, rows in costs.items():
+        lines += _cost_section(f"One chat turn ({backend})", rows)
+    for backend, rows in listing.items():
+        lines += _listing_section(f"list_sessions ({backend})", rows)
+    lines += _throughput_section(speeds)
+    lines += [f"_{note}_" for note in notes]
+    lines.append(f"Run time: {time.perf_counter() - started:.1f} s.")
+    report = "\n".join(lines) + "\n"
+
+    (out_dir / "redis_history.md").write_text(report, encoding="utf-8")
+    _plot(costs["fakeredis"], listing["fakeredis"], speeds, out_dir / "redis_history.png")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out_dir = Path(args[0]) if args else Path("benchmarks-results")
+    print(run(out_dir))
+    print(f"Saved {out_dir / 'redis_history.md'} and {out_dir / 'redis_history.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
