@@ -27,9 +27,17 @@ def test_make_lab_serves_the_notebooks():
     port, token = _free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k not in {"OPENAI_API_KEY", "REDIS_URL"}}
     lab = subprocess.Popen(
-        ["make", "--no-print-directory", "lab", f"LAB_PORT={port}",
-         f"LAB_ARGS=--IdentityProvider.token={token}"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            "make",
+            "--no-print-directory",
+            "lab",
+            f"LAB_PORT={port}",
+            f"LAB_ARGS=--IdentityProvider.token={token}",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -50,13 +58,16 @@ def test_make_lab_serves_the_notebooks():
             time.sleep(0.5)
         if listing is None:
             _stop(lab)
-            pytest.fail("JupyterLab did not answer:\n" + lab.stdout.read().decode(errors="replace")[-3000:])
+            pytest.fail(
+                "JupyterLab did not answer:\n" + lab.stdout.read().decode(errors="replace")[-3000:]
+            )
         names = {item["name"] for item in listing["content"]}
         expected = {p.name for p in (REPO / "notebooks").glob("*.ipynb")}
         assert expected and expected <= names
         kernels = httpx.get(
             f"http://127.0.0.1:{port}/api/kernelspecs",
-            headers={"Authorization": f"token {token}"}, timeout=5,
+            headers={"Authorization": f"token {token}"},
+            timeout=5,
         ).json()
         assert "memory-course" in kernels["kernelspecs"]
     finally:

@@ -21,7 +21,13 @@ BLOCKED = ("192.0.2.10", 80)  # TEST-NET-1: documentation range, never a real ho
 
 
 def test_loopback_and_unix_addresses_pass():
-    for address in [("127.0.0.1", 6379), ("127.8.9.10", 1), ("::1", 80), ("localhost", 80), "/tmp/s"]:
+    for address in [
+        ("127.0.0.1", 6379),
+        ("127.8.9.10", 1),
+        ("::1", 80),
+        ("localhost", 80),
+        "/tmp/s",
+    ]:
         offline_guard.check_address(address)
 
 

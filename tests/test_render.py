@@ -28,8 +28,13 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "render"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 SETTINGS = {
@@ -71,10 +76,21 @@ def lab_url():
         port = probe.getsockname()[1]
     token = secrets.token_hex(16)
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={REPO}"],
-        env=kernel_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={REPO}",
+        ],
+        env=kernel_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"token {token}"}
@@ -91,7 +107,9 @@ def lab_url():
         # Render every cell, not only those scrolled into view; no news pop-up.
         for plugin, settings in SETTINGS.items():
             httpx.put(
-                f"{base}/lab/api/settings/{plugin}", headers=headers, timeout=10,
+                f"{base}/lab/api/settings/{plugin}",
+                headers=headers,
+                timeout=10,
                 content=json.dumps({"raw": json.dumps(settings)}),
             ).raise_for_status()
         yield base, token
@@ -129,13 +147,15 @@ def test_notebook_renders_its_diagrams(notebook, lab_url, page):
         page.wait_for_function(
             "n => [...document.querySelectorAll('.jp-RenderedMermaid img')]"
             ".filter(i => i.naturalWidth > 0).length >= n",
-            arg=expected_diagrams, timeout=60_000,
+            arg=expected_diagrams,
+            timeout=60_000,
         )
     if expected_plots:
         page.wait_for_function(
             "n => [...document.querySelectorAll('.jp-RenderedImage img')]"
             ".filter(i => i.naturalWidth > 0).length >= n",
-            arg=expected_plots, timeout=60_000,
+            arg=expected_plots,
+            timeout=60_000,
         )
     # A diagram mermaid cannot parse is marked as a warning and shows its source instead.
     errors = page.locator(".jp-RenderedMermaid.jp-mod-warning").count()
