@@ -115,7 +115,9 @@ class StorageUnavailableError(RuntimeError):
     """Redis could not be reached, timed out, or failed the operation.
 
     The original `redis` exception is chained as `__cause__`. Nothing was stored
-    half-way: every write is a single `MULTI`/`EXEC` transaction.
+    half-way: every write is a single `MULTI`/`EXEC` transaction. (A timeout while
+    waiting for that transaction's reply cannot tell whether Redis ran it; if it
+    did, it ran in full.)
     """
 
 

@@ -870,3 +870,57 @@ def test_history_reports_foreign_data_as_value_error(fake_redis):
     history = LimitedRedisChatHistory("s1", fake_redis)
     with pytest.raises(ValueError):
         _ = history.messages
+
+
+# --- the meter the cost tests rely on ------------------------------------------------
+
+
+def test_meter_counts_one_round_trip_per_exchange(any_redis, redis_prefix):
+    from memory_course.redis_metrics import parse_request
+
+    key = f"{redis_prefix}meter"
+    any_redis.ping()
+    with measure(any_redis) as metrics:
+        any_redis.set(key, "x" * 100)
+        pipe = any_redis.pipeline(transaction=False)
+        pipe.get(key)
+        pipe.strlen(key)
+        pipe.execute()
+        pipe = any_redis.pipeline(transaction=True)
+        pipe.append(key, "y")
+        pipe.expire(key, 60)
+        pipe.execute()
+    any_redis.delete(key)
+    assert metrics.round_trips == 3
+    assert [e.commands for e in metrics.exchanges] == [
+        ("SET",),
+        ("GET", "STRLEN"),
+        ("MULTI", "APPEND", "EXPIRE", "EXEC"),
+    ]
+    connection = any_redis.connection_pool.get_connection()
+    try:
+        packed = b"".join(bytes(p) for p in connection.pack_command("SET", key, "x" * 100))
+    finally:
+        any_redis.connection_pool.release(connection)
+    assert metrics.exchanges[0].bytes_sent == len(packed)
+    assert parse_request(packed) == ("SET",)
+    assert parse_request(b"PING\r\n") == ("?",)
+
+
+def test_meter_nests_and_restores_the_client(fake_redis):
+    with measure(fake_redis) as outer:
+        fake_redis.get("a")
+        with measure(fake_redis) as inner:
+            fake_redis.get("b")
+        fake_redis.get("c")
+    fake_redis.get("d")
+    assert (outer.round_trips, inner.round_trips) == (3, 1)
+    pool = fake_redis.connection_pool
+    assert "get_connection" not in vars(pool)
+    connection = pool.get_connection()
+    try:
+        assert "send_packed_command" not in vars(connection)
+    finally:
+        pool.release(connection)
+    with pytest.raises(TypeError), measure(object()):
+        pass
