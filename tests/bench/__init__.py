@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures printed and saved, never asserted in tests."""
