@@ -10,8 +10,8 @@ test-artifacts/bench/ (not in git).
 from __future__ import annotations
 
 import argparse
-import os
 import importlib
+import os
 import platform
 import sys
 import time
