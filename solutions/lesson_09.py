@@ -1,0 +1,73 @@
+"""Lesson 9 · worked solutions: window memory as `trim_messages`, and carrying conversations over."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import itemgetter
+
+from langchain_classic.memory import (
+    ConversationSummaryBufferMemory,
+    ConversationSummaryMemory,
+)
+from langchain_core.chat_history import BaseChatMessageHistory, InMemoryChatMessageHistory
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import SystemMessage, trim_messages
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import RunnablePassthrough
+from langchain_core.runnables.history import RunnableWithMessageHistory
+
+__all__ = ["PROMPT", "SUMMARY_PREFIX", "build_windowed_chat", "legacy_to_history"]
+
+PROMPT = ChatPromptTemplate.from_messages(
+    [
+        ("system", "You are a friendly assistant."),
+        MessagesPlaceholder("history"),
+        ("human", "{input}"),
+    ]
+)
+SUMMARY_PREFIX = "Summary of the earlier conversation: "
+
+
+def build_windowed_chat(
+    model: BaseChatModel,
+    k: int,
+    get_session_history: Callable[[str], BaseChatMessageHistory],
+    prompt: ChatPromptTemplate = PROMPT,
+) -> RunnableWithMessageHistory:
+    """Exercise 1: the modern twin of `ConversationChain` + `ConversationBufferWindowMemory(k)`.
+
+    Invoke with `{"input": text}` and `{"configurable": {"session_id": ...}}`. The model
+    receives the system prompt, the last `k` turns (2k messages) and the new input, as the
+    legacy chain would; the history keeps every message.
+    """
+    trimmer = trim_messages(max_tokens=2 * k, strategy="last", token_counter=len, start_on="human")
+    chain = RunnablePassthrough.assign(history=itemgetter("history") | trimmer) | prompt | model
+    return RunnableWithMessageHistory(
+        chain,
+        get_session_history,
+        input_messages_key="input",
+        history_messages_key="history",
+    )
+
+
+def legacy_to_history(memory: object) -> InMemoryChatMessageHistory:
+    """Exercise 2: a legacy memory's conversation as a modern history.
+
+    - `ConversationSummaryMemory`: only its summary, as one `SystemMessage` starting with
+      `SUMMARY_PREFIX` (the model never saw more; its message log is not carried over);
+    - `ConversationSummaryBufferMemory`: that summary (if any), then the messages it keeps;
+    - any other memory with a `chat_memory` (buffer, window, token buffer): every stored
+      message, not only the window, since trimming now happens in the chain.
+    """
+    history = InMemoryChatMessageHistory()
+    if isinstance(memory, ConversationSummaryMemory):
+        if memory.buffer:
+            history.add_message(SystemMessage(SUMMARY_PREFIX + memory.buffer))
+        return history
+    if isinstance(memory, ConversationSummaryBufferMemory) and memory.moving_summary_buffer:
+        history.add_message(SystemMessage(SUMMARY_PREFIX + memory.moving_summary_buffer))
+    chat_memory = getattr(memory, "chat_memory", None)
+    if chat_memory is None:
+        raise TypeError(f"{type(memory).__name__} keeps no chat messages to migrate")
+    history.add_messages(chat_memory.messages)
+    return history
