@@ -24,7 +24,7 @@ redis://127.0.0.1:6379/0; skipped with a note when unreachable):
 can show the same numbers without timings. On the real server every key lives under
 a unique prefix and is deleted afterwards.
 
-    python -m tests.bench.redis_history [OUT_DIR]     # default: benchmarks-results
+    python -m tests.bench.redis_history [OUT_DIR]     # default: test-artifacts/bench
 """
 
 from __future__ import annotations
@@ -593,7 +593,8 @@ def run(out_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    out_dir = Path(args[0]) if args else Path("benchmarks-results")
+    default = Path(__file__).resolve().parents[2] / "test-artifacts" / "bench"
+    out_dir = Path(args[0]) if args else default
     print(run(out_dir))
     print(f"Saved {out_dir / 'redis_history.md'} and {out_dir / 'redis_history.png'}")
     return 0
