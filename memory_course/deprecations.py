@@ -9,6 +9,7 @@ others, so any new warning still reaches the student.
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from typing import NamedTuple
 
@@ -50,7 +51,8 @@ def known_deprecations() -> list[KnownDeprecation]:
         KnownDeprecation(
             langchain,
             r"The class `(ConversationBufferMemory|ConversationBufferWindowMemory|"
-            r"ConversationSummaryMemory|ConversationChain)` was deprecated",
+            r"ConversationTokenBufferMemory|ConversationSummaryMemory|"
+            r"ConversationSummaryBufferMemory|ConversationChain)` was deprecated",
             "lesson 9 shows the legacy memory classes next to their replacements",
         ),
     ]
@@ -65,6 +67,12 @@ def silence_known_deprecations() -> None:
     Call it before importing `langchain_community` (its warning fires at import).
     Every other warning keeps its normal behaviour. Calling it twice is harmless.
     """
+    # Importing langchain_core or langchain_classic re-enables LangChain's deprecation
+    # warnings (a "default" filter placed in front of ours), so import them first.
+    import langchain_core  # noqa: F401
+
+    if importlib.util.find_spec("langchain_classic") is not None:
+        import langchain_classic  # noqa: F401
     for known in KNOWN_DEPRECATIONS:
         warnings.filterwarnings("ignore", message=known.message, category=known.category)
 

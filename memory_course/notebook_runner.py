@@ -39,9 +39,28 @@ def sanitize_text(text: str, sanitizers: list[tuple[re.Pattern[str], str]]) -> s
     return text
 
 
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) pieces: how text is split depends on timing."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
 def _sanitize_outputs(notebook: nbformat.NotebookNode, sanitizers) -> None:
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = _merge_streams(cell.outputs)
         for output in cell.get("outputs", []):
             if "text" in output:
                 output["text"] = sanitize_text(output["text"], sanitizers)

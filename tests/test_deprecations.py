@@ -23,6 +23,9 @@ with warnings.catch_warnings(record=True) as caught:
     from langchain_core.chat_history import InMemoryChatMessageHistory
     from langchain_core.runnables import RunnableLambda
     from langchain_core.runnables.history import RunnableWithMessageHistory
+    import langchain_classic  # its import re-enables LangChain deprecation warnings
+    from langchain_classic.memory import ConversationBufferMemory
+    ConversationBufferMemory()
     history = InMemoryChatMessageHistory()
     RunnableWithMessageHistory(RunnableLambda(lambda x: x), lambda session_id: history)
     warnings.warn("an unrelated deprecation", DeprecationWarning)
@@ -42,6 +45,7 @@ def test_without_silencing_the_course_apis_warn():
     assert any("RunnableWithMessageHistory is deprecated" in m for m in messages)
     assert any("InMemoryChatMessageHistory" in m and "1.6.4" in m for m in messages)
     assert any("`langchain-community` is being sunset" in m for m in messages)
+    assert any("ConversationBufferMemory" in m for m in messages)
 
 
 def test_silencing_hides_exactly_the_known_ones():
