@@ -5,24 +5,46 @@ One job per module:
 - `offline_model`: the deterministic chat model (and its recording variant);
 - `factories`: the model, Redis and database chosen from environment variables;
 - `deprecations`: the one documented switch for the known deprecation warnings;
-- `openai_stub`: a tiny OpenAI-compatible HTTP server backed by the offline model.
+- `notebook_setup`: the Setup cell every lesson opens with;
+- `sessions`, `clock`: lesson 3's multi-session manager and an injectable clock;
+- `file_history`: lesson 6's hardened file-backed history;
+- `resilient_history`, `summary_history`: lessons 8 and 9;
+- `chat_service`: lesson 10's FastAPI app;
+- `redis_metrics`: Redis round trips and bytes per operation;
+- `fake_redis_server`: fakeredis over a real socket; `openai_stub`: an OpenAI-compatible
+  server answered by the offline model;
+- `offline_guard`, `notebook_runner`, `navigation`: course tooling.
+
+The names below are imported on first use, so a child process that needs one small
+module (say `file_history`) does not pay for importing LangChain's model stack.
 """
 
-from memory_course.deprecations import silence_known_deprecations
-from memory_course.factories import (
-    describe_backends,
-    get_chat_model,
-    get_database_url,
-    get_redis_client,
-)
-from memory_course.offline_model import OfflineChatModel, RecordingChatModel
+from __future__ import annotations
 
-__all__ = [
-    "OfflineChatModel",
-    "RecordingChatModel",
-    "describe_backends",
-    "get_chat_model",
-    "get_database_url",
-    "get_redis_client",
-    "silence_known_deprecations",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "OfflineChatModel": "memory_course.offline_model",
+    "RecordingChatModel": "memory_course.offline_model",
+    "describe_backends": "memory_course.factories",
+    "get_chat_model": "memory_course.factories",
+    "get_database_url": "memory_course.factories",
+    "get_redis_client": "memory_course.factories",
+    "silence_known_deprecations": "memory_course.deprecations",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'memory_course' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
