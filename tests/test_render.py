@@ -127,7 +127,7 @@ def page(lab_url):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1600})
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
         yield context.new_page()
         browser.close()
 
@@ -160,5 +160,8 @@ def test_notebook_renders_its_diagrams(notebook, lab_url, page):
     # A diagram mermaid cannot parse is marked as a warning and shows its source instead.
     errors = page.locator(".jp-RenderedMermaid.jp-mod-warning").count()
     assert errors == 0, f"{notebook.name}: a mermaid diagram failed to render"
+    # The notebook scrolls inside JupyterLab, so bring the first figure into view.
+    figure = ".jp-RenderedMermaid" if expected_diagrams else ".jp-RenderedImage"
+    page.locator(figure).first.scroll_into_view_if_needed()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{notebook.stem}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{notebook.stem}.png"))
