@@ -252,6 +252,8 @@ def _unix_sockets_only() -> None:
 def _confine(spec: dict[str, Any], namespaces: list[str], output_fd: int) -> list[str]:
     """Apply every protection available here; the names of those in force."""
     applied = [f"{name} namespace" for name in namespaces]
+    # Its own session and process group: kill(0, ...) cannot reach the grader.
+    os.setsid()
     if "mount" in namespaces:
         hidden = confine.hide_paths(spec["hide_paths"])
         if hidden:

@@ -65,9 +65,9 @@ def _call(name: str, *args: object) -> bool:
     return function is not None and function(*args) == 0
 
 
-def set_child_subreaper() -> bool:
+def set_child_subreaper(enable: bool = True) -> bool:
     """Orphans of our descendants (even ones that left their session) become our children."""
-    return _call("prctl", PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    return _call("prctl", PR_SET_CHILD_SUBREAPER, int(enable), 0, 0, 0)
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:

@@ -39,18 +39,22 @@ class RemoteError(Exception):
     mro_names: tuple[str, ...] = ()
     remote_message: str = ""
 
+    where: str = ""
+
     def __str__(self) -> str:
-        return f"{self.type_name}: {self.remote_message}"
+        where = f" (raised by your code while {self.where})" if self.where else ""
+        return f"{self.remote_message or '(no message)'}{where}"
 
 
 @cache
 def _error_class(type_name: str, builtin_name: str | None) -> type[RemoteError]:
     base = getattr(builtins, builtin_name) if builtin_name else None
     bases: tuple[type, ...] = (RemoteError, base) if base is not None else (RemoteError,)
-    return type(type_name, bases, {"__module__": "submission"})
+    # Shown by pytest as `SessionNotFoundError: ...`, like a built-in exception.
+    return type(type_name, bases, {"__module__": "builtins"})
 
 
-def remote_error(info: dict[str, Any]) -> RemoteError:
+def remote_error(info: dict[str, Any], where: str = "") -> RemoteError:
     """Rebuild a `RemoteError` from `describe_exception` data."""
     mro = tuple(str(name) for name in info.get("mro", []))
     builtin_name = next(
@@ -68,6 +72,7 @@ def remote_error(info: dict[str, Any]) -> RemoteError:
     error.type_name = type_name
     error.mro_names = mro
     error.remote_message = str(info.get("message", ""))
+    error.where = where
     return error
 
 
@@ -174,7 +179,7 @@ class _Remote:
     def _result(self, request: dict[str, Any], doing: str) -> Any:
         answer = self._process.request(request, doing)
         if "error" in answer:
-            raise remote_error(answer["error"])
+            raise remote_error(answer["error"], doing)
         return decode(answer["ok"])
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:

@@ -1,0 +1,254 @@
+"""Every output of a grading run, computed from a `GradingResult` and nothing else.
+
+- `results_json`: Gradescope's results.json (top-level `score`, `execution_time`,
+  `output`, `tests[]` with `name`, `score`, `max_score`, `status`, `output`,
+  `visibility`); hidden tests show only their instructor-written feedback, and only
+  once grades are published.
+- `junit_xml`: JUnit XML for CI dashboards (same names and messages).
+- `feedback_markdown`: what the student reads.
+- `csv_header`/`csv_row`: one gradebook line; `class_statistics`: pass rates.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+from xml.etree import ElementTree
+
+from grading.score import NOT_RUN, PASSED, REQUIREMENTS, GradingResult, TestOutcome
+
+__all__ = [
+    "HIDDEN_VISIBILITY",
+    "class_statistics",
+    "csv_header",
+    "csv_row",
+    "feedback_markdown",
+    "results_json",
+    "statistics_markdown",
+    "junit_xml",
+    "summary_line",
+]
+
+# Gradescope shows hidden tests (their feedback message only) after grades are published.
+HIDDEN_VISIBILITY = "after_published"
+
+
+def _fmt(points: float) -> str:
+    return f"{points:g}"
+
+
+def summary_line(result: GradingResult) -> str:
+    """`alice: 42/50 (+ bonus 6/10)`, with not-run tests mentioned."""
+    bonus = [o for o in result.outcomes if o.spec.bonus]
+    earned_bonus = sum(o.earned for o in bonus)
+    base = result.score - earned_bonus
+    line = f"{result.submission}: {_fmt(base)}/{_fmt(result.max_score)}"
+    if bonus:
+        line += f" (+ bonus {_fmt(earned_bonus)}/{_fmt(result.bonus_max)})"
+    if result.not_run:
+        points = sum(o.spec.points for o in result.not_run)
+        line += f"; {len(result.not_run)} hidden tests ({_fmt(points)} points) not run"
+    return line
+
+
+def _names(result: GradingResult) -> list[tuple[TestOutcome, str]]:
+    indexes = result.hidden_indexes()
+    return [(o, o.display_name(indexes.get(o.spec.node_id, 0))) for o in result.outcomes]
+
+
+def _test_output(outcome: TestOutcome) -> str:
+    if outcome.status == PASSED:
+        return "Passed."
+    return outcome.message or "Failed."
+
+
+def results_json(result: GradingResult) -> dict[str, Any]:
+    """Gradescope's results.json for this result (tests not run are left out)."""
+    tests = []
+    for number, (outcome, name) in enumerate(_names(result), start=1):
+        if outcome.status == NOT_RUN:
+            continue
+        tests.append(
+            {
+                "name": name,
+                "number": str(number),
+                "score": outcome.earned,
+                "max_score": outcome.spec.points,
+                "status": "passed" if outcome.status == PASSED else "failed",
+                "output": _test_output(outcome),
+                "visibility": HIDDEN_VISIBILITY if outcome.spec.hidden else "visible",
+                "tags": [outcome.spec.requirement],
+            }
+        )
+    output = [summary_line(result), *result.notes]
+    return {
+        "score": result.score,
+        "execution_time": max(1, round(result.execution_time)),
+        "output": "\n".join(output),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def junit_xml(result: GradingResult) -> str:
+    """JUnit XML: one testcase per graded test; failures carry the safe message."""
+    run = [(o, n) for o, n in _names(result) if o.status != NOT_RUN]
+    suite = ElementTree.Element(
+        "testsuite",
+        name=f"grading:{result.submission}",
+        tests=str(len(run)),
+        failures=str(sum(o.status != PASSED for o, _ in run)),
+        time=f"{result.execution_time:.3f}",
+    )
+    properties = ElementTree.SubElement(suite, "properties")
+    for key, value in (("score", result.score), ("max_score", result.max_score)):
+        ElementTree.SubElement(properties, "property", name=key, value=_fmt(value))
+    for outcome, name in run:
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname=f"grading.{outcome.spec.requirement}",
+            name=name,
+            time=f"{outcome.duration:.3f}",
+        )
+        if outcome.status != PASSED:
+            failure = ElementTree.SubElement(case, "failure", message=_first_line(outcome.message))
+            failure.text = outcome.message
+    ElementTree.indent(suite)
+    return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or ["failed"])[0][:200]
+
+
+def _quote(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines()) or "    (no message)"
+
+
+def feedback_markdown(result: GradingResult, hidden_summary: dict[str, Any] | None = None) -> str:
+    """The student's feedback: totals, a table per requirement, then each failure."""
+    lines = [f"# Feedback: {result.submission}", "", f"**Score: {summary_line(result)}**", ""]
+    for note in result.notes:
+        lines += [f"> {line}" for line in note.splitlines()] + [""]
+    lines += ["| Requirement | Points | Tests passed |", "| --- | --- | --- |"]
+    for row in result.by_requirement():
+        tests = f"{row['passed']}/{row['tests']}"
+        if row["not_run"]:
+            tests += f" ({row['not_run']} hidden not run)"
+        lines.append(
+            f"| {row['title']} | {_fmt(row['earned'])}/{_fmt(row['available'])} | {tests} |"
+        )
+    lines.append("")
+    if hidden_summary and not any(o.spec.hidden for o in result.outcomes):
+        lines += [
+            f"Hidden tests not run here: {hidden_summary['tests']} "
+            f"({_fmt(hidden_summary['points'])} points). Your final score may differ.",
+            "",
+        ]
+    failures = [(o, n) for o, n in _names(result) if o.status not in (PASSED, NOT_RUN)]
+    if failures:
+        lines += ["## What to fix", ""]
+        for outcome, name in failures:
+            lines += [
+                f"### {name} ({_fmt(outcome.spec.points)} points)",
+                "",
+                _quote(outcome.message),
+                "",
+            ]
+    else:
+        lines += ["Every test that ran passed.", ""]
+    return "\n".join(lines)
+
+
+GRADEBOOK_COLUMNS = ["student", "score", "max_score", "bonus", "bonus_max", "percent", "notes"]
+
+
+def csv_header(result: GradingResult | None = None) -> list[str]:
+    """Gradebook columns: totals, then points per requirement."""
+    return GRADEBOOK_COLUMNS + [f"points:{key}" for key in REQUIREMENTS]
+
+
+def csv_row(result: GradingResult) -> list[str]:
+    bonus = sum(o.earned for o in result.outcomes if o.spec.bonus)
+    base = result.score - bonus
+    percent = 100.0 * base / result.max_score if result.max_score else 0.0
+    per_requirement = {row["requirement"]: row["earned"] for row in result.by_requirement()}
+    note = " | ".join(n.splitlines()[0] for n in result.notes)[:300]
+    return [
+        result.submission,
+        _fmt(base),
+        _fmt(result.max_score),
+        _fmt(bonus),
+        _fmt(result.bonus_max),
+        f"{percent:.1f}",
+        note,
+        *[_fmt(per_requirement.get(key, 0.0)) for key in REQUIREMENTS],
+    ]
+
+
+def gradebook_csv(results: list[GradingResult]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(csv_header())
+    for result in results:
+        writer.writerow(csv_row(result))
+    return buffer.getvalue()
+
+
+def class_statistics(results: list[GradingResult]) -> dict[str, Any]:
+    """Pass rate of each test across the class, and score statistics."""
+    tests: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for outcome, name in _names(result):
+            entry = tests.setdefault(
+                outcome.spec.node_id,
+                {
+                    "name": outcome.spec.name,
+                    "display_name": name,
+                    "requirement": outcome.spec.requirement,
+                    "hidden": outcome.spec.hidden,
+                    "points": outcome.spec.points,
+                    "passed": 0,
+                    "graded": 0,
+                },
+            )
+            if outcome.status != NOT_RUN:
+                entry["graded"] += 1
+                entry["passed"] += outcome.status == PASSED
+    for entry in tests.values():
+        entry["pass_rate"] = entry["passed"] / entry["graded"] if entry["graded"] else 0.0
+    scores = sorted(r.score for r in results)
+    middle = len(scores) // 2
+    median = (
+        (scores[middle] if len(scores) % 2 else (scores[middle - 1] + scores[middle]) / 2)
+        if scores
+        else 0.0
+    )
+    return {
+        "submissions": len(results),
+        "mean_score": sum(scores) / len(scores) if scores else 0.0,
+        "median_score": median,
+        "max_score": results[0].max_score if results else 0.0,
+        "tests": list(tests.values()),
+    }
+
+
+def statistics_markdown(stats: dict[str, Any]) -> str:
+    lines = [
+        "# Class statistics",
+        "",
+        f"Submissions: {stats['submissions']}; mean score {stats['mean_score']:.2f}, "
+        f"median {stats['median_score']:g} (out of {stats['max_score']:g}, bonus extra).",
+        "",
+        "| Test | Requirement | Hidden | Points | Pass rate |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for test in stats["tests"]:
+        lines.append(
+            f"| {test['name']} | {test['requirement']} | {'yes' if test['hidden'] else ''} "
+            f"| {test['points']:g} | {100 * test['pass_rate']:.0f}% ({test['passed']}/{test['graded']}) |"
+        )
+    return "\n".join(lines) + "\n"
