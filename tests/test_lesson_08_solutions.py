@@ -9,9 +9,10 @@ import pytest
 import redis
 from langchain_core.messages import AIMessage, HumanMessage
 
+from memory_course.fake_redis_server import FakeRedisServer
 from memory_course.resilient_history import IdempotentRedisChatMessageHistory, bounded_redis_client
 from solutions.lesson_08 import RetryingChatMessageHistory, append_once
-from tests.test_resilient_history import fake_redis_on, free_loopback_port, losing_client, stored
+from tests.test_resilient_history import free_loopback_port, losing_client, stored
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def url(port: int) -> str:
 def test_retrying_history_recovers_from_lost_replies_without_duplicates(
     port: int, url: str
 ) -> None:
-    with fake_redis_on(port):
+    with FakeRedisServer(port=port):
         store = IdempotentRedisChatMessageHistory("s1", losing_client(url, lose_replies=2))
         history = RetryingChatMessageHistory(store, attempts=3, wait_seconds=0)
 
@@ -69,7 +70,7 @@ def test_append_once_applies_a_token_once(fake_redis) -> None:
 
 def test_append_once_is_atomic_under_concurrent_retries(port: int, url: str) -> None:
     results: list[bool] = []
-    with fake_redis_on(port):
+    with FakeRedisServer(port=port):
 
         def writer() -> None:
             client = redis.Redis.from_url(url)

@@ -1,22 +1,20 @@
 """The resilient history of lesson 8, against real sockets.
 
 Outages here are real: a client pointed at a loopback port where nothing listens gets
-"connection refused" from the operating system. Recovery is a fakeredis TCP server
-started on that same port (or, for the `redis_server` test, the real Redis). A lost
-acknowledgement is a real one too: `ReplyLosingRedis` lets the command reach the server,
-throws the reply away and shuts the socket, so redis-py itself raises `ConnectionError`.
-"""
+"connection refused" from the operating system. Recovery is `FakeRedisServer` (fakeredis
+over a real socket) started on that same port; stopped and started again, it keeps its
+data, like a Redis restarted with persistence. For the `redis_server` test, recovery is
+the real Redis. A lost acknowledgement is a real one too: `ReplyLosingRedis` lets the
+command reach the server, throws the reply away and shuts the socket, so redis-py itself
+raises `ConnectionError`."""
 
 from __future__ import annotations
 
 import json
 import select
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
-import fakeredis
 import pytest
 import redis
 from langchain_core.chat_history import BaseChatMessageHistory, InMemoryChatMessageHistory
@@ -28,6 +26,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
 from memory_course import OfflineChatModel
 from memory_course.clock import ManualClock
+from memory_course.fake_redis_server import FakeRedisServer
 from memory_course.resilient_history import (
     IdempotentRedisChatMessageHistory,
     ResilientChatMessageHistory,
@@ -40,20 +39,6 @@ def free_loopback_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@contextmanager
-def fake_redis_on(port: int) -> Iterator[None]:
-    """A fakeredis server speaking the Redis protocol on 127.0.0.1:`port`."""
-    server = fakeredis.TcpFakeServer(("127.0.0.1", port))
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 class ReplyLosingRedis(redis.Redis):
@@ -107,6 +92,14 @@ def url(port: int) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+@pytest.fixture
+def server(port: int) -> Iterator[FakeRedisServer]:
+    """Redis on 127.0.0.1:`port`, down until `with server:` starts it (leaving stops it)."""
+    fake = FakeRedisServer(port=port)
+    yield fake
+    fake.stop()
+
+
 def resilient(url: str, **kwargs) -> ResilientChatMessageHistory:
     return ResilientChatMessageHistory(
         lambda: IdempotentRedisChatMessageHistory("s1", bounded_redis_client(url)), **kwargs
@@ -126,13 +119,15 @@ def test_a_refused_connection_is_real_and_the_history_falls_back(url: str) -> No
     assert [m.content for m in history.pending_messages] == ["question 1", "answer 1"]
 
 
-def test_recovery_replays_every_pending_write_in_order_exactly_once(port: int, url: str) -> None:
+def test_recovery_replays_every_pending_write_in_order_exactly_once(
+    server: FakeRedisServer, url: str
+) -> None:
     history = resilient(url)
     for n in (1, 2, 3):
         history.add_messages(turn(n))
     assert len(history.pending) == 3
 
-    with fake_redis_on(port):
+    with server:
         assert history.sync() is True
         assert not history.degraded and history.pending == []
         history.add_messages(turn(4))
@@ -142,7 +137,9 @@ def test_recovery_replays_every_pending_write_in_order_exactly_once(port: int, u
         assert [m.content for m in history.messages] == expected
 
 
-def test_a_conversation_goes_on_through_an_outage_and_lands_in_redis(port: int, url: str) -> None:
+def test_a_conversation_goes_on_through_an_outage_and_lands_in_redis(
+    server: FakeRedisServer, url: str
+) -> None:
     """End to end: the chat remembers during the outage and Redis gets every turn."""
     history = resilient(url)
     chat = RunnableWithMessageHistory(OfflineChatModel(), lambda session_id: history)
@@ -152,7 +149,7 @@ def test_a_conversation_goes_on_through_an_outage_and_lands_in_redis(port: int, 
     assert chat.invoke("What's my name?", config).content == "Your name is Alex."
     assert history.degraded
 
-    with fake_redis_on(port):
+    with server:
         chat.invoke("My favorite color is blue", config)
         assert not history.degraded
         contents = stored(url, "chat:s1")
@@ -160,7 +157,9 @@ def test_a_conversation_goes_on_through_an_outage_and_lands_in_redis(port: int, 
     assert contents[0] == "Hi, I'm Alex" and contents[4] == "My favorite color is blue"
 
 
-def test_a_lost_acknowledgement_during_replay_never_duplicates(port: int, url: str) -> None:
+def test_a_lost_acknowledgement_during_replay_never_duplicates(
+    server: FakeRedisServer, url: str
+) -> None:
     lose_next = [0]  # replies the next client built will lose
 
     def primary() -> IdempotentRedisChatMessageHistory:
@@ -171,7 +170,7 @@ def test_a_lost_acknowledgement_during_replay_never_duplicates(port: int, url: s
     history = ResilientChatMessageHistory(primary)
     history.add_messages(turn(1))
     history.add_messages(turn(2))
-    with fake_redis_on(port):
+    with server:
         lose_next[0] = 1
         assert history.sync() is False  # the first replay's reply was lost...
         assert stored(url, "chat:s1") == ["question 1", "answer 1"]  # ...yet it was applied
@@ -181,12 +180,12 @@ def test_a_lost_acknowledgement_during_replay_never_duplicates(port: int, url: s
 
 
 def test_idempotent_writes_survive_a_naive_retry_that_duplicates_plain_pushes(
-    port: int, url: str
+    server: FakeRedisServer, url: str
 ) -> None:
     retrying = retry(
         stop=stop_after_attempt(3), retry=retry_if_exception_type(redis.ConnectionError)
     )
-    with fake_redis_on(port):
+    with server:
         plain = losing_client(url, lose_replies=2)
         retrying(plain.rpush)("plain", "hello")
         assert redis.Redis.from_url(url).lrange("plain", 0, -1) == [b"hello"] * 3
@@ -198,8 +197,10 @@ def test_idempotent_writes_survive_a_naive_retry_that_duplicates_plain_pushes(
         assert store.append(messages) == 0  # already there: appending again is a no-op
 
 
-def test_messages_without_an_id_get_one_that_a_retry_reuses(port: int, url: str) -> None:
-    with fake_redis_on(port):
+def test_messages_without_an_id_get_one_that_a_retry_reuses(
+    server: FakeRedisServer, url: str
+) -> None:
+    with server:
         store = IdempotentRedisChatMessageHistory("s3", bounded_redis_client(url))
         message = HumanMessage("hello")
         assert store.append([message]) == 1
@@ -209,17 +210,18 @@ def test_messages_without_an_id_get_one_that_a_retry_reuses(port: int, url: str)
         assert [m.id for m in store.messages][0] == message.id
 
 
-def test_a_clear_during_the_outage_is_replayed_in_its_place(port: int, url: str) -> None:
-    with fake_redis_on(port):
+def test_a_clear_during_the_outage_is_replayed_in_its_place(
+    server: FakeRedisServer, url: str
+) -> None:
+    with server:
         history = resilient(url)
         history.add_messages(turn(1))
         assert stored(url, "chat:s1") == ["question 1", "answer 1"]
     history.clear()
     history.add_messages(turn(2))
     assert [m.content for m in history.messages] == ["question 2", "answer 2"]
-    with fake_redis_on(port):
-        # A restarted fakeredis starts empty; put back what Redis held before the outage.
-        IdempotentRedisChatMessageHistory("s1", bounded_redis_client(url)).add_messages(turn(1))
+    with server:  # back on the same port, still holding turn 1
+        assert stored(url, "chat:s1") == ["question 1", "answer 1"]
         assert history.sync() is True
         assert stored(url, "chat:s1") == ["question 2", "answer 2"]
 
@@ -240,7 +242,7 @@ def test_errors_that_are_not_outages_propagate() -> None:
         history.add_messages(turn(1))
 
 
-def test_a_factory_that_cannot_connect_is_retried_later(port: int, url: str) -> None:
+def test_a_factory_that_cannot_connect_is_retried_later(server: FakeRedisServer, url: str) -> None:
     calls: list[int] = []
 
     def connect_eagerly() -> IdempotentRedisChatMessageHistory:
@@ -252,13 +254,15 @@ def test_a_factory_that_cannot_connect_is_retried_later(port: int, url: str) -> 
     history = ResilientChatMessageHistory(connect_eagerly)
     history.add_messages(turn(1))
     assert history.degraded and len(calls) == 1
-    with fake_redis_on(port):
+    with server:
         history.add_messages(turn(2))
         assert not history.degraded and len(calls) == 2
         assert len(stored(url, "chat:s1")) == 4
 
 
-def test_retry_interval_is_measured_on_the_injected_clock(port: int, url: str) -> None:
+def test_retry_interval_is_measured_on_the_injected_clock(
+    server: FakeRedisServer, url: str
+) -> None:
     clock = ManualClock()
     calls: list[int] = []
 
@@ -272,15 +276,15 @@ def test_retry_interval_is_measured_on_the_injected_clock(port: int, url: str) -
     history.messages  # noqa: B018 - a read, inside the interval
     assert len(calls) == 1  # no new attempt within 5 s of the failure
     clock.advance(5)
-    with fake_redis_on(port):
+    with server:
         history.messages  # noqa: B018
         assert len(calls) == 2 and not history.degraded
         assert len(stored(url, "chat:s1")) == 4
 
 
-def test_fallback_is_a_mirror_that_healthy_reads_refresh(port: int, url: str) -> None:
+def test_fallback_is_a_mirror_that_healthy_reads_refresh(server: FakeRedisServer, url: str) -> None:
     fallback = InMemoryChatMessageHistory()
-    with fake_redis_on(port):
+    with server:
         history = resilient(url, fallback=fallback)
         other_writer = IdempotentRedisChatMessageHistory("s1", bounded_redis_client(url))
         other_writer.add_messages(turn(1))
