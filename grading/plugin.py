@@ -59,7 +59,9 @@ PRELOAD = (
     "langchain_core.prompts",
     "langchain_core.runnables.history",
     "memory_course.deprecations",
+    "memory_course.factories",
     "memory_course.offline_guard",
+    "memory_course.offline_model",
 )
 GRADING_DIR = Path(__file__).resolve().parent
 REPO_DIR = GRADING_DIR.parent
@@ -322,6 +324,8 @@ def grading_runtime(request: pytest.FixtureRequest) -> GradingRuntime:
 
 @pytest.fixture
 def _sockets(grading_runtime: GradingRuntime) -> Path:
+    if grading_runtime.import_error:  # fail before starting any fake service
+        raise SubmissionImportError(grading_runtime.import_error)
     return grading_runtime.new_socket_dir()
 
 

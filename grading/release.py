@@ -240,11 +240,8 @@ def build_release(repo: Path, out: Path) -> dict[str, Any]:
     )
     note = ""
     if left_out:
-        note = (
-            "\n\nLeft out of this copy because they use the worked solutions: "
-            + ", ".join(f"`{name}`" for name in left_out)
-            + "."
-        )
+        names = ", ".join(Path(name).stem for name in left_out)
+        note = f"\n\nLeft out of this copy because they use the worked solutions: {names}."
     (out / "README.md").write_text(STUDENT_README.format(left_out=note))
     (out / "Makefile").write_text(STUDENT_MAKEFILE)
     (out / "pyproject.toml").write_text(STUDENT_PYPROJECT)

@@ -43,6 +43,8 @@ PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
 class TestSpec:
     """A graded test as declared by its markers (no code, no assertion text)."""
 
+    __test__ = False  # not a pytest test class
+
     node_id: str
     name: str
     title: str
@@ -89,6 +91,8 @@ def spec_from_item(item: Any) -> TestSpec:
 @dataclass
 class TestOutcome:
     """What happened to one test. `message` is already safe to show its audience."""
+
+    __test__ = False  # not a pytest test class
 
     spec: TestSpec
     status: str

@@ -1,0 +1,52 @@
+"""The command line: `check` is honest about hidden tests, `grade` writes its three files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from tests.test_grading_outcomes import FIXTURES, GRADESCOPE_SCHEMA, REPO
+
+
+def run_grading(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "grading", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_check_on_the_stub_reports_zero_and_the_hidden_tests_not_run():
+    done = run_grading("check", "--test-timeout", "2")
+    assert done.returncode == 1, done.stderr
+    assert "Public tests: 0/36 points" in done.stdout
+    assert "Not run here: 20 hidden tests worth 24 points" in done.stdout
+    assert "all tests passed" not in done.stdout.lower()
+
+
+def test_check_never_claims_everything_passed_while_hidden_tests_exist():
+    done = run_grading("check", str(FIXTURES / "complete"), "--test-timeout", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Public tests: 36/36 points" in done.stdout
+    assert "Every public test passed" not in done.stdout
+    assert "all tests passed" not in done.stdout.lower()
+    assert "hidden tests worth 24 points" in done.stdout
+
+
+def test_grade_writes_results_junit_and_feedback(tmp_path):
+    out = tmp_path / "out"
+    done = run_grading("grade", str(FIXTURES / "exit_at_import"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "score: 0" in done.stdout
+    assert "100/100" not in done.stdout, "the submission's own output reached the grader's"
+    results = json.loads((out / "results.json").read_text())
+    jsonschema.validate(results, GRADESCOPE_SCHEMA)
+    assert results["score"] == 0 and len(results["tests"]) == 41
+    assert "<testsuite" in (out / "junit.xml").read_text()
+    assert "could not be imported: SystemExit" in (out / "feedback.md").read_text()

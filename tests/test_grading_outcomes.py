@@ -1,0 +1,347 @@
+"""The grader's verdicts on known submissions: the reference, the stub, partial and hostile ones.
+
+One batch (two workers, both cores) grades every fixture of tests/fixtures/submissions
+plus the reference (zipped, inside a folder) and the exercise stub; each test below
+checks one submission's outcome exactly: which tests passed, hence its score.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import psutil
+import pytest
+
+from grading.batch import grade_batch
+from grading.release import hidden_fingerprints
+from grading.runner import GradingOptions
+from grading.score import PASSED
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures" / "submissions"
+DAEMON_MARKER = "grading-fixture-daemon-3f9c1e"
+# Submissions that attack files or processes with the grader's own uid when they are
+# not confined: graded only where the grader runs them under a uid of their own.
+NEEDS_ROOT = {"tamper", "import_solution"}
+
+GRADESCOPE_SCHEMA = {
+    "type": "object",
+    "required": ["score", "execution_time", "tests"],
+    "properties": {
+        "score": {"type": "number", "minimum": 0},
+        "execution_time": {"type": "number", "minimum": 0},
+        "output": {"type": "string"},
+        "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "score", "max_score", "status", "output", "visibility"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "score": {"type": "number", "minimum": 0},
+                    "max_score": {"type": "number", "minimum": 0},
+                    "status": {"enum": ["passed", "failed"]},
+                    "output": {"type": "string"},
+                    "visibility": {
+                        "enum": ["hidden", "after_due_date", "after_published", "visible"]
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _survivors(results) -> list[dict]:
+    """Processes of the graded submissions still alive: under their dedicated uids when
+    the grader had them (other grading runs on the machine have other uids), else the
+    daemon fixture's marked processes."""
+    uids = {
+        int(p.rsplit(" ", 1)[1])
+        for r in results
+        for p in r.protections
+        if p.startswith("dedicated uid")
+    }
+    found = []
+    for proc in psutil.process_iter(["cmdline", "uids", "pid"]):
+        marked = DAEMON_MARKER in " ".join(proc.info.get("cmdline") or [])
+        uid = proc.info["uids"].real if proc.info.get("uids") else None
+        if (uids and uid in uids) or (not uids and marked):
+            found.append(proc.info)
+    return found
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory):
+    """Every known submission graded once, in parallel; plus what the run left behind."""
+    root = tmp_path_factory.mktemp("submissions")
+    for fixture in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        if fixture.name in NEEDS_ROOT and os.geteuid() != 0:
+            continue
+        shutil.copytree(fixture, root / fixture.name)
+    (root / "stub").mkdir()
+    shutil.copyfile(
+        REPO / "exercises" / "chat_application.py", root / "stub" / "chat_application.py"
+    )
+    with zipfile.ZipFile(root / "reference.zip", "w") as archive:
+        archive.write(
+            REPO / "solutions" / "chat_application.py", "alex-capstone/chat_application.py"
+        )
+    grader_before = _tree_digest(REPO / "grading")
+    out = tmp_path_factory.mktemp("batch-out")
+    options = GradingOptions(test_timeout=1.0, run_timeout=120.0)
+    summary = grade_batch(root, out, options, workers=2, progress=False)
+    return {
+        "summary": summary,
+        "results": {r.submission: r for r in summary.results},
+        "out": out,
+        "grader_changed": _tree_digest(REPO / "grading") != grader_before,
+        "survivors": _survivors(summary.results),
+    }
+
+
+def result_of(batch, name):
+    if name not in batch["results"]:
+        pytest.skip(f"{name} is graded only when the grader runs as root (uid isolation)")
+    return batch["results"][name]
+
+
+def passed(result) -> set[str]:
+    return {o.spec.name for o in result.outcomes if o.status == PASSED}
+
+
+def failed(result) -> set[str]:
+    return {o.spec.name for o in result.outcomes if o.status != PASSED}
+
+
+def points(result, names) -> float:
+    return sum(o.spec.points for o in result.outcomes if o.spec.name in names)
+
+
+def test_reference_earns_full_marks_including_bonus(batch):
+    result = result_of(batch, "reference")
+    assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
+    assert result.max_score == 50 and result.bonus_max == 10
+    assert result.score == 60
+    assert len(result.outcomes) == 41
+
+
+def test_independent_complete_implementation_earns_full_marks(batch):
+    result = result_of(batch, "complete")
+    assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
+    assert result.score == 60
+
+
+def test_exercise_stub_scores_zero(batch):
+    result = result_of(batch, "stub")
+    assert passed(result) == set()
+    assert result.score == 0
+    assert all("NotImplementedError" in o.message for o in result.outcomes if not o.spec.hidden)
+
+
+SESSIONS_PUBLIC = {
+    "test_create_session_returns_new_uuid4",
+    "test_list_sessions_returns_only_that_users_sessions",
+    "test_delete_session_removes_it",
+}
+
+
+def test_only_sessions_working_earns_exactly_the_session_tests(batch):
+    result = result_of(batch, "sessions_only")
+    assert passed(result) == SESSIONS_PUBLIC
+    assert result.score == points(result, SESSIONS_PUBLIC) == 5
+
+
+def test_memory_not_injected_loses_exactly_the_prompt_tests(batch):
+    result = result_of(batch, "no_memory")
+    expected = {
+        "test_model_sees_earlier_turns",
+        "test_sessions_do_not_share_memory",
+        "test_model_sees_at_most_max_messages",
+        "test_another_process_continues_the_conversation",
+        "test_busy_session_keeps_its_memory",
+        "test_failed_turn_is_invisible_to_the_next_prompt",
+        "test_fork_at_message_keeps_the_first_messages",
+    }
+    assert failed(result) == expected
+    assert result.score == 60 - points(result, expected) == 46
+
+
+def test_no_message_limit_loses_exactly_the_limit_tests(batch):
+    result = result_of(batch, "no_limit")
+    expected = {
+        "test_model_sees_at_most_max_messages",
+        "test_old_messages_are_dropped_from_redis",
+        "test_history_class_keeps_the_newest_messages",
+        "test_message_count_stays_at_the_limit",
+    }
+    assert failed(result) == expected
+    assert result.score == 60 - points(result, expected) == 52
+
+
+def test_no_ttl_loses_exactly_the_expiry_tests(batch):
+    result = result_of(batch, "no_ttl")
+    expected = {
+        o.spec.name
+        for o in result.outcomes
+        if o.spec.requirement == "ttl" and o.spec.name != "test_busy_session_keeps_its_memory"
+    }
+    assert len(expected) == 6
+    assert failed(result) == expected
+    assert result.score == 60 - points(result, expected) == 51
+
+
+def test_hanging_methods_fail_only_the_tests_that_call_them(batch):
+    result = result_of(batch, "hang")
+    timed_out = {
+        o.spec.name
+        for o in result.outcomes
+        if not o.spec.hidden and "no answer in time" in o.message
+    }
+    assert timed_out == {
+        "test_delete_session_removes_it",
+        "test_session_info_after_create_and_chat",
+    }
+    assert passed(result) == {
+        "test_create_session_returns_new_uuid4",
+        "test_list_sessions_returns_only_that_users_sessions",
+    }
+    assert result.score == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "note"),
+    [
+        ("exit_at_import", "could not be imported: SystemExit"),
+        ("syntax_error", "could not be imported: SyntaxError"),
+        (
+            "missing_class",
+            "missing from chat_application.py: ChatApplication, LimitedRedisChatHistory",
+        ),
+    ],
+)
+def test_submission_that_does_not_import_scores_zero_with_a_clear_note(batch, name, note):
+    result = result_of(batch, name)
+    assert result.score == 0 and passed(result) == set()
+    assert any(note in n for n in result.notes), result.notes
+    feedback = (batch["out"] / "students" / name / "feedback.md").read_text()
+    assert note in feedback
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["exit_in_methods", "fake_output", "tamper", "daemon", "resource_hog", "import_solution"],
+)
+def test_hostile_submission_earns_nothing(batch, name):
+    result = result_of(batch, name)
+    assert passed(result) == set(), sorted(passed(result))
+    assert result.score == 0
+    written = json.loads((batch["out"] / "students" / name / "results.json").read_text())
+    assert written["score"] == 0 and all(t["score"] == 0 for t in written["tests"])
+
+
+def test_exiting_with_status_zero_is_reported_as_an_ended_process(batch):
+    result = result_of(batch, "exit_in_methods")
+    public = [o for o in result.outcomes if not o.spec.hidden]
+    assert all("process ended" in o.message for o in public), [o.message for o in public]
+
+
+def test_fake_results_on_stdout_are_never_read(batch):
+    result = result_of(batch, "fake_output")
+    row = next(
+        r
+        for r in csv.DictReader(io.StringIO((batch["out"] / "gradebook.csv").read_text()))
+        if r["student"] == "fake_output"
+    )
+    assert (row["score"], row["bonus"]) == ("0", "0")
+    assert result.score == 0
+
+
+def test_tampering_leaves_the_grader_untouched(batch):
+    result_of(batch, "tamper")
+    assert not batch["grader_changed"], "a submission modified files of the grader"
+
+
+def test_no_process_survives_its_grading(batch):
+    result_of(batch, "daemon")
+    assert batch["survivors"] == []
+
+
+def test_solution_is_out_of_reach_of_submissions(batch):
+    result = result_of(batch, "import_solution")
+    if not any("hidden" in p for p in result.protections):
+        pytest.skip("without a mount namespace a submission can read files the grader can read")
+    assert result.score == 0
+
+
+def test_resource_hog_is_contained_and_the_batch_goes_on(batch):
+    result = result_of(batch, "resource_hog")
+    assert result.score == 0
+    assert len(batch["results"]) >= 15, "every submission of the batch was graded"
+
+
+def test_every_results_json_follows_the_gradescope_schema(batch):
+    for name in batch["results"]:
+        data = json.loads((batch["out"] / "students" / name / "results.json").read_text())
+        jsonschema.validate(data, GRADESCOPE_SCHEMA)
+        assert data["score"] == batch["results"][name].score
+
+
+def test_hidden_tests_show_only_their_feedback(batch):
+    secrets = [text for text in hidden_fingerprints(REPO) if text.startswith("test_")]
+    stub = batch["out"] / "students" / "stub"
+    for path in (stub / "results.json", stub / "feedback.md", stub / "junit.xml"):
+        text = path.read_text()
+        assert not [s for s in secrets if s in text], path.name
+        assert "assert " not in text, f"{path.name} shows assertion text"
+    hidden = [
+        t
+        for t in json.loads((stub / "results.json").read_text())["tests"]
+        if t["name"].startswith("Hidden")
+    ]
+    feedback = {o.spec.feedback for o in batch["results"]["stub"].outcomes if o.spec.hidden}
+    assert len(hidden) == 20
+    assert {t["output"] for t in hidden} == feedback
+    assert {t["visibility"] for t in hidden} == {"after_published"}
+
+
+def test_gradebook_and_class_statistics(batch):
+    rows = list(csv.DictReader(io.StringIO((batch["out"] / "gradebook.csv").read_text())))
+    assert {r["student"] for r in rows} == set(batch["results"])
+    by_name = {r["student"]: r for r in rows}
+    assert (by_name["reference"]["score"], by_name["reference"]["bonus"]) == ("50", "10")
+    assert by_name["no_ttl"]["points:ttl"] == "1"
+    stats = json.loads((batch["out"] / "statistics.json").read_text())
+    assert stats["submissions"] == len(rows)
+    assert len(stats["tests"]) == 41
+    create = next(t for t in stats["tests"] if t["name"] == "test_create_session_returns_new_uuid4")
+    expected = sum(
+        o.status == PASSED
+        for r in batch["results"].values()
+        for o in r.outcomes
+        if o.spec.name == create["name"]
+    )
+    assert create["passed"] == expected and create["graded"] == len(rows)
+
+
+def test_batch_used_both_cores(batch):
+    summary = batch["summary"]
+    assert len(summary.worker_pids) == 2, summary.worker_pids
