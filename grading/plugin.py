@@ -127,7 +127,11 @@ def _warm_up() -> None:
     A first `ChatOpenAI`, chain and HTTP call cost ~0.3 s of imports and schema
     building; done here, before the zygote forks, no student process pays it again.
     Every thread it starts has ended when it returns (the zygote must fork alone).
+    Done once per process tree: a process forked after it inherits the warm state.
     """
+    global _warm
+    if _warm:
+        return
     for module in PRELOAD:
         __import__(module)
     from langchain_core.chat_history import InMemoryChatMessageHistory
@@ -164,6 +168,10 @@ def _warm_up() -> None:
     deadline = time.monotonic() + 2
     while threading.active_count() > 1 and time.monotonic() < deadline:
         time.sleep(0.01)
+    _warm = True
+
+
+_warm = False
 
 
 def runtime_of(config: pytest.Config) -> GradingRuntime:

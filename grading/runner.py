@@ -139,6 +139,8 @@ def _pytest_args(source: Path, options: GradingOptions, collect_only: bool = Fal
         "-p",
         "no:cacheprovider",
         "-q",
+        # Only the crash line is reported: skip rendering source in tracebacks (slow).
+        "--tb=native",
         *[f"--hide-path={p}" for p in options.hide_paths],
         *(["--no-namespaces"] if not options.namespaces else []),
         *(["--collect-only"] if collect_only else []),
