@@ -1,0 +1,93 @@
+"""Benchmark: how long the grader takes, for one submission and for a class of 50.
+
+* one submission: the reference, graded by `grading.runner.grade` (41 tests, each in
+  a fresh confined process);
+* a batch of 50: copies of the reference, three partial fixtures, a sessions-only
+  fixture and the exercise stub, graded by `grading.batch.grade_batch` with one
+  worker per core. Both cores at work shows as CPU time well above wall time, and as
+  every worker pid grading a share of the submissions.
+
+    python -m tests.bench.grading [OUT_DIR]     # default: test-artifacts/bench
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "submissions"
+MIX = [
+    ("reference", REPO / "solutions"),
+    ("no_memory", FIXTURES / "no_memory"),
+    ("no_limit", FIXTURES / "no_limit"),
+    ("no_ttl", FIXTURES / "no_ttl"),
+    ("sessions_only", FIXTURES / "sessions_only"),
+    ("stub", REPO / "exercises"),
+]
+CLASS_SIZE = 50
+
+
+def _class_folder(root: Path) -> None:
+    for index in range(CLASS_SIZE):
+        kind, source = MIX[index % len(MIX)]
+        folder = root / f"student{index:02d}-{kind}"
+        folder.mkdir(parents=True)
+        shutil.copyfile(source / "chat_application.py", folder / "chat_application.py")
+
+
+def run(out_dir: Path) -> str:
+    """Grade once, then a class of 50; return the figures as Markdown (also saved)."""
+    from grading.batch import grade_batch
+    from grading.plugin import _warm_up
+    from grading.runner import GradingOptions, grade
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _warm_up()
+    options = GradingOptions()
+    started = time.perf_counter()
+    single = grade(REPO / "solutions", options, name="reference")
+    single_wall = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory(prefix="grading-bench-") as folder:
+        root = Path(folder) / "class"
+        _class_folder(root)
+        summary = grade_batch(root, Path(folder) / "out", options, progress=False)
+    cpu = sum(r.cpu_time for r in summary.results)
+    per_worker = Counter(r.worker_pid for r in summary.results)
+    scores = Counter((r.submission.split("-", 1)[1], r.score) for r in summary.results)
+    lines = [
+        "| what | wall s | CPU s | CPU / wall |",
+        "| --- | --- | --- | --- |",
+        f"| one submission (reference, {len(single.outcomes)} tests) | {single_wall:.1f} "
+        f"| {single.cpu_time:.1f} | {single.cpu_time / single_wall:.2f} |",
+        f"| batch of {CLASS_SIZE} ({os.cpu_count()} cores, {len(per_worker)} workers) "
+        f"| {summary.wall_time:.1f} | {cpu:.1f} | {cpu / summary.wall_time:.2f} |",
+        "",
+        f"Per submission in the batch: {summary.wall_time / CLASS_SIZE:.2f} s of wall time.",
+        "Submissions graded by each worker pid: "
+        + ", ".join(f"{pid}: {count}" for pid, count in sorted(per_worker.items())),
+        "Scores (kind, score: count): "
+        + ", ".join(f"{kind} {score:g}: {n}" for (kind, score), n in sorted(scores.items())),
+    ]
+    report = "\n".join(lines) + "\n"
+    (out_dir / "grading.md").write_text(report, encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out_dir = Path(args[0]) if args else REPO / "test-artifacts" / "bench"
+    print(run(out_dir))
+    print(f"Saved {out_dir / 'grading.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
