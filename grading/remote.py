@@ -127,7 +127,12 @@ class RemoteObject:
         return json.loads(self._to_dict["json"])
 
     def __repr__(self) -> str:
-        return f"<remote {self.type_name} {self._fields}>"
+        shown = ", ".join(
+            f"{key}={value!r}"
+            for key, value in self._fields.items()
+            if key in ("session_id", "user_id", "message_count")
+        )
+        return f"{self.type_name}({shown}, ...)"
 
 
 class RemoteRepr(str):
@@ -201,7 +206,23 @@ class RemoteApp(_Remote):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        return lambda *args, **kwargs: self._call(name, *args, **kwargs)
+        return _Method(self, name)
+
+    def __repr__(self) -> str:
+        return "app"
+
+
+class _Method:
+    """A forwarded method; its repr keeps pytest's assertion messages short."""
+
+    def __init__(self, app: RemoteApp, name: str):
+        self._app, self._name = app, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._app._call(self._name, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"app.{self._name}"
 
 
 class RemoteHistory(_Remote):
