@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from grading.runner import GradingOptions
@@ -118,8 +119,9 @@ def _grade(args: argparse.Namespace) -> int:
     from grading.batch import write_submission_outputs
     from grading.runner import grade
 
-    result = grade(Path(args.submission), _options(args, run_hidden=True))
     out = Path(args.out)
+    options = replace(_options(args, run_hidden=True), hide_paths=(str(out.resolve()),))
+    result = grade(Path(args.submission), options)
     write_submission_outputs(result, out)
     print(report.summary_line(result))
     print(f"score: {result.score:g}")

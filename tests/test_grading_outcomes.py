@@ -25,6 +25,9 @@ from grading.release import hidden_fingerprints
 from grading.runner import GradingOptions
 from grading.score import PASSED
 
+# The shared batch is built inside the first test's setup: allow for a loaded machine.
+pytestmark = pytest.mark.timeout(900)
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "submissions"
 DAEMON_MARKER = "grading-fixture-daemon-3f9c1e"
