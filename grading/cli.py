@@ -85,7 +85,14 @@ def _check(args: argparse.Namespace) -> int:
 
     options = _options(args, run_hidden=False)
     result = grade(Path(args.path), options)
-    summary = hidden_summary(options)
+    # Hidden tests present here were collected but not run; a student copy has none
+    # and ships their summary instead.
+    not_run = result.not_run
+    summary = (
+        {"tests": len(not_run), "points": sum(o.spec.points for o in not_run)}
+        if not_run
+        else hidden_summary(options)
+    )
     print(f"Public tests of {Path(args.path).resolve()}\n")
     for row in result.by_requirement():
         if row["tests"]:
