@@ -1,9 +1,10 @@
-"""BASELINE FOR COMPARISON ONLY: the lesson's first, naive capstone code.
+"""The lesson's first, naive Redis design, kept only as a baseline for comparison.
 
-This is how the capstone is usually written on a first attempt, and how the lesson's
-text first shows it. The benchmark (`tests/bench/redis_history.py`) measures it next
-to langchain-community's `RedisChatMessageHistory` and the reference solution
-(`solutions/chat_application.py`). Do not build on it:
+This is how the capstone (lesson 12) is usually written on a first attempt, and how
+the lesson's text first shows it: the whole conversation as one JSON blob. Lesson 10
+(`memory_course.redis_costs`) measures it next to langchain-community's
+`RedisChatMessageHistory` and the capstone's reference design, to show what it costs.
+Do not build on it:
 
 * `LimitedRedisChatHistory` keeps the whole conversation as one JSON string. Every
   turn reads it (once for the prompt, once more inside `add_messages`) and writes all
@@ -13,7 +14,7 @@ to langchain-community's `RedisChatMessageHistory` and the reference solution
   never forgets the ids of expired sessions.
 
 The only change from the lesson's text is a `key_prefix` on the two session helpers,
-so the benchmark can run on a shared Redis without touching anyone else's keys.
+so the measurements can run on a shared Redis without touching anyone else's keys.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Compared, each behind the same `RunnableWithMessageHistory` prompt (system + history +
 input) and the same offline model:
 
-* `lesson`: the lesson's naive JSON-blob history (`tests/bench/lesson_code.py`);
+* `lesson`: the lesson's naive JSON-blob history (`memory_course/naive_redis_history.py`);
 * `community`: langchain-community's `RedisChatMessageHistory` (one `LPUSH` and one
   `EXPIRE` per message);
 * `reference`: `solutions.chat_application.ChatApplication` (one pipelined read, one
@@ -20,9 +20,10 @@ redis://127.0.0.1:6379/0; skipped with a note when unreachable):
 * `list_sessions` round trips for 1, 10 and 100 sessions (lesson vs reference), and
   how many ids of expired sessions each leaves behind.
 
-`round_trip_table(client)` computes only the counts, deterministically, so a lesson
-can show the same numbers without timings. On the real server every key lives under
-a unique prefix and is deleted afterwards.
+The contenders and the count-only tables (`round_trip_table`, `list_sessions_table`)
+live in `memory_course.redis_costs`, so lesson 10 shows the same numbers without
+timings; this module adds the timings, the threads, the real server and the plot. On
+the real server every key lives under a unique prefix and is deleted afterwards.
 
     python -m tests.bench.redis_history [OUT_DIR]     # default: test-artifacts/bench
 """
@@ -41,15 +42,18 @@ from typing import Any
 
 import fakeredis
 import redis
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables.history import RunnableWithMessageHistory
 
-from memory_course import OfflineChatModel, silence_known_deprecations
-from memory_course.redis_metrics import measure
-from solutions.chat_application import ChatApplication
-from solutions.chat_application import LimitedRedisChatHistory as ReferenceHistory
-from tests.bench import lesson_code
+from memory_course import silence_known_deprecations
+from memory_course.redis_costs import (
+    HISTORY_LENGTHS,
+    IMPLEMENTATIONS,
+    SESSION_COUNTS,
+    STEADY_HISTORY,
+    UNTRIMMED,
+    Contender,
+    list_sessions_table,
+    round_trip_table,
+)
 
 __all__ = [
     "HISTORY_LENGTHS",
@@ -61,206 +65,10 @@ __all__ = [
     "throughput_table",
 ]
 
-IMPLEMENTATIONS = ("lesson", "community", "reference")
-HISTORY_LENGTHS = (10, 50, 500)
-SESSION_COUNTS = (1, 10, 100)
 THREADS = 8
-UNTRIMMED = 100_000  # max_messages large enough that nothing is ever trimmed
-STEADY_HISTORY = 50  # the default max_messages, for the throughput runs
-SYSTEM_PROMPT = "You are a helpful assistant."
-QUESTION = "What did I say first?"
-USER = "bench-user"
 
 
-# --- the three contenders ------------------------------------------------------------
-
-
-def filler(count: int) -> list[BaseMessage]:
-    """`count` realistic, deterministic messages: questions and answers in turn."""
-    messages: list[BaseMessage] = []
-    for index in range(count):
-        if index % 2 == 0:
-            messages.append(HumanMessage(f"Question {index}: what do you know about item {index}?"))
-        else:
-            messages.append(
-                AIMessage(
-                    f"Item {index - 1} is one of the things we discussed. It has a name, "
-                    "a colour and a size, and I can tell you more if you ask."
-                )
-            )
-    return messages
-
-
-def _community_history_class() -> type:
-    from langchain_community.chat_message_histories import RedisChatMessageHistory
-
-    class CommunityHistory(RedisChatMessageHistory):
-        """langchain-community's history on a client we pass in.
-
-        Its own constructor only takes a URL and opens a connection of its own; every
-        read and write below is the unchanged library code.
-        """
-
-        def __init__(self, session_id: str, redis_client: Any, key_prefix: str, ttl: int):
-            self.redis_client = redis_client
-            self.session_id = session_id
-            self.key_prefix = key_prefix
-            self.ttl = ttl
-
-    return CommunityHistory
-
-
-class Contender:
-    """One way of storing history, with the four operations the benchmark needs."""
-
-    def __init__(self, name: str, client: Any, prefix: str, max_messages: int) -> None:
-        self.name = name
-        self.client = client
-        self.prefix = f"{prefix}{name}:"
-        self.max_messages = max_messages
-        if name == "reference":
-            self.app = ChatApplication(
-                redis_client=client,
-                llm=OfflineChatModel(),
-                max_messages=max_messages,
-                system_prompt=SYSTEM_PROMPT,
-                key_prefix=self.prefix,
-            )
-            return
-        if name == "lesson":
-            self.history: Callable[[str], Any] = lambda session_id: (
-                lesson_code.LimitedRedisChatHistory(
-                    session_id, client, max_messages=max_messages, key_prefix=self.prefix
-                )
-            )
-        elif name == "community":
-            community = _community_history_class()
-            self.history = lambda session_id: community(session_id, client, self.prefix, 3600)
-        else:
-            raise ValueError(f"unknown implementation {name!r}")
-        prompt = ChatPromptTemplate.from_messages(
-            [SystemMessage(SYSTEM_PROMPT), MessagesPlaceholder("history"), ("human", "{input}")]
-        )
-        self.chain = RunnableWithMessageHistory(
-            prompt | OfflineChatModel(),
-            self.history,
-            input_messages_key="input",
-            history_messages_key="history",
-        )
-
-    def new_session(self) -> str:
-        if self.name == "reference":
-            return self.app.create_session(USER)
-        return str(uuid.uuid4())
-
-    def fill(self, session_id: str, count: int) -> None:
-        if not count:
-            return
-        if self.name == "reference":
-            history = ReferenceHistory(
-                session_id, self.client, max_messages=self.max_messages, key_prefix=self.prefix
-            )
-            history.add_messages(filler(count))
-        else:
-            self.history(session_id).add_messages(filler(count))
-
-    def chat(self, session_id: str, message: str) -> str:
-        if self.name == "reference":
-            return self.app.chat(session_id, message)
-        config = {"configurable": {"session_id": session_id}}
-        return self.chain.invoke({"input": message}, config=config).text
-
-    def stored(self, session_id: str) -> int:
-        if self.name == "reference":
-            return self.app.get_session_info(session_id).message_count
-        return len(self.history(session_id).messages)
-
-
-# --- measurements --------------------------------------------------------------------
-
-
-def round_trip_table(client: Any, *, key_prefix: str = "bench:") -> list[dict[str, Any]]:
-    """Round trips and bytes sent by one chat turn, per implementation and history length.
-
-    Counts only, no timings: on a fresh fakeredis client the rows are the same on
-    every run. Each turn runs on a session already holding `history_length` messages
-    (never trimmed). Returns one dict per row with keys `implementation`,
-    `history_length`, `round_trips`, `bytes_sent`.
-    """
-    silence_known_deprecations()
-    rows = []
-    for name in IMPLEMENTATIONS:
-        contender = Contender(name, client, key_prefix, UNTRIMMED)
-        for length in HISTORY_LENGTHS:
-            session_id = contender.new_session()
-            contender.fill(session_id, length)
-            client.ping()  # the connection is open before counting starts
-            with measure(client) as metrics:
-                contender.chat(session_id, QUESTION)
-            rows.append(
-                {
-                    "implementation": name,
-                    "history_length": length,
-                    "round_trips": metrics.round_trips,
-                    "bytes_sent": metrics.bytes_sent,
-                }
-            )
-    return rows
-
-
-def list_sessions_table(client: Any, *, key_prefix: str = "bench:") -> list[dict[str, Any]]:
-    """`list_sessions` round trips for 1, 10 and 100 sessions, lesson vs reference.
-
-    Then half of the sessions expire (their keys are deleted, as expiry does) and the
-    listing runs again: `stale_ids_left` counts the ids of expired sessions still
-    stored in the user's index afterwards. Deterministic on a fresh fakeredis client.
-    """
-    silence_known_deprecations()
-    rows = []
-    for count in SESSION_COUNTS:
-        user = f"{USER}-{count}"
-        prefix = f"{key_prefix}lesson:"
-        ids = [lesson_code.create_session(client, user, key_prefix=prefix) for _ in range(count)]
-        with measure(client) as metrics:
-            listed = lesson_code.list_sessions(client, user, key_prefix=prefix)
-        assert len(listed) == count
-        expired = ids[: count // 2]
-        for session_id in expired:
-            client.delete(f"{prefix}session:{session_id}")
-        lesson_code.list_sessions(client, user, key_prefix=prefix)
-        index = f"{prefix}user:{user}:sessions"
-        stale = sum(1 for s in expired if client.sismember(index, s))
-        rows.append(
-            {
-                "implementation": "lesson",
-                "sessions": count,
-                "round_trips": metrics.round_trips,
-                "stale_ids_left": stale,
-            }
-        )
-
-        app = ChatApplication(
-            redis_client=client, llm=OfflineChatModel(), key_prefix=f"{key_prefix}reference:"
-        )
-        ids = [app.create_session(user) for _ in range(count)]
-        with measure(client) as metrics:
-            listed = app.list_sessions(user)
-        assert len(listed) == count
-        expired = ids[: count // 2]
-        for session_id in expired:
-            client.delete(f"{key_prefix}reference:{session_id}:info")
-        app.list_sessions(user)
-        index = f"{key_prefix}reference:user:{user}:sessions"
-        stale = sum(1 for s in expired if client.zscore(index, s) is not None)
-        rows.append(
-            {
-                "implementation": "reference",
-                "sessions": count,
-                "round_trips": metrics.round_trips,
-                "stale_ids_left": stale,
-            }
-        )
-    return rows
+# --- timings -------------------------------------------------------------------------
 
 
 def _conversation(
