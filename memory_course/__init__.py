@@ -9,8 +9,10 @@ One job per module:
 - `sessions`, `clock`: lesson 3's multi-session manager and an injectable clock;
 - `file_history`: lesson 6's hardened file-backed history;
 - `resilient_history`, `summary_history`: lessons 8 and 9;
-- `chat_service`: lesson 10's FastAPI app;
-- `redis_metrics`: Redis round trips and bytes per operation;
+- `chat_service`, `live_server`: lesson 10's FastAPI app and a uvicorn thread to serve it;
+- `redis_metrics`: Redis round trips and bytes per operation; `redis_costs`: what a turn
+  costs per storage design, against `naive_redis_history` (the lesson's first attempt);
+- `subprocess_demo`: child Python processes for lessons that need a second process;
 - `fake_redis_server`: fakeredis over a real socket; `openai_stub`: an OpenAI-compatible
   server answered by the offline model;
 - `offline_guard`, `notebook_runner`, `navigation`: course tooling.

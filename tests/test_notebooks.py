@@ -100,3 +100,10 @@ def test_your_turn_points_to_a_tested_solution(path):
     assert f"solutions/lesson_{number}.py" in _markdown(_notebook(path))
     assert (REPO / "solutions" / f"lesson_{number}.py").exists()
     assert (REPO / "tests" / f"test_lesson_{number}_solutions.py").exists()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_lessons_run_without_the_solutions(path):
+    """Students receive the lessons without solutions/ or tests/: no cell may import them."""
+    code = "\n".join(c.source for c in _notebook(path).cells if c.cell_type == "code")
+    assert not re.search(r"^\s*(from|import)\s+(solutions|tests)\b", code, re.MULTILINE)
