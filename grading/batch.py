@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -68,9 +69,11 @@ def _run_pool(
     record: Any,
 ) -> list[Submission]:
     """Grade in a pool of `workers`, calling `record` per result; those a broken pool lost."""
-    context = multiprocessing.get_context("fork")
+    context, initializer = _pool_context()
     lost: list[Submission] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=initializer
+    ) as pool:
         futures: dict[Future, Submission] = {
             pool.submit(_grade_one, s, options): s for s in submissions
         }
@@ -87,6 +90,29 @@ def _run_pool(
                     result = _failed(submission, f"{type(exc).__name__}: {exc}")
                 record(submission, result)
     return lost
+
+
+def _pool_context() -> tuple[multiprocessing.context.BaseContext, Any]:
+    """Fork warm workers when this process runs no other thread; else a clean forkserver.
+
+    A fork copies every lock another thread happens to hold at that moment, and the
+    child waits on it forever. The command line has no such threads (tqdm's monitor
+    only sleeps); a caller embedding the grader (a test suite, a notebook) may have
+    servers running in threads, so its workers start from a fresh forkserver and warm
+    up there instead.
+    """
+    from tqdm._monitor import TMonitor
+
+    from grading.plugin import _warm_up
+
+    others = [
+        t
+        for t in threading.enumerate()
+        if t is not threading.current_thread() and not isinstance(t, TMonitor)
+    ]
+    if not others:
+        return multiprocessing.get_context("fork"), None
+    return multiprocessing.get_context("forkserver"), _warm_up
 
 
 def _failed(submission: Submission, reason: str) -> GradingResult:

@@ -121,3 +121,33 @@ def test_reports_show_hidden_feedback_only_and_follow_the_schema():
     hidden = next(t for t in data["tests"] if t["visibility"] == "after_published")
     assert hidden["output"] == "Your prompt lacks the history."
     assert "1 hidden tests (2 points) not run" in data["output"]
+
+
+def test_batch_workers_never_fork_a_process_running_other_threads():
+    import threading
+
+    import subprocess
+    import sys
+
+    from grading.batch import _pool_context
+
+    alone = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from grading.batch import _pool_context as c; print(c()[0].get_start_method())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert alone.stdout.strip() == "fork"  # the command line: warm workers by fork
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        context, initializer = _pool_context()
+        assert context.get_start_method() == "forkserver" and initializer is not None
+    finally:
+        stop.set()
+        thread.join()
