@@ -13,6 +13,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -20,10 +22,9 @@ import jsonschema
 import psutil
 import pytest
 
-from grading.batch import grade_batch
+from grading.batch import BatchSummary
 from grading.release import hidden_fingerprints
-from grading.runner import GradingOptions
-from grading.score import PASSED
+from grading.score import PASSED, GradingResult
 
 # The shared batch is built inside the first test's setup: allow for a loaded machine.
 pytestmark = pytest.mark.timeout(900)
@@ -119,8 +120,7 @@ def batch(tmp_path_factory):
         )
     grader_before = _tree_digest(REPO / "grading")
     out = tmp_path_factory.mktemp("batch-out")
-    options = GradingOptions(test_timeout=1.0, run_timeout=120.0)
-    summary = grade_batch(root, out, options, workers=2, progress=False)
+    summary = _batch_in_fresh_process(root, out)
     return {
         "summary": summary,
         "results": {r.submission: r for r in summary.results},
@@ -128,6 +128,44 @@ def batch(tmp_path_factory):
         "grader_changed": _tree_digest(REPO / "grading") != grader_before,
         "survivors": _survivors(summary.results),
     }
+
+
+BATCH_SCRIPT = """
+import json, sys
+from pathlib import Path
+from grading.batch import grade_batch
+from grading.runner import GradingOptions
+
+options = GradingOptions(test_timeout=1.0, run_timeout=120.0)
+summary = grade_batch(Path(sys.argv[1]), Path(sys.argv[2]), options, workers=2, progress=False)
+Path(sys.argv[3]).write_text(json.dumps({
+    "results": [r.to_dict() for r in summary.results],
+    "wall_time": summary.wall_time,
+    "worker_pids": summary.worker_pids,
+}))
+"""
+
+
+def _batch_in_fresh_process(root: Path, out: Path) -> BatchSummary:
+    """Grade as an instructor does, from a process of its own.
+
+    Forking the grader out of this test process would hand every worker whatever the
+    tests before this one left in memory; the command line never carries that.
+    """
+    record = out.parent / f"{out.name}-summary.json"
+    subprocess.run(
+        [sys.executable, "-c", BATCH_SCRIPT, str(root), str(out), str(record)],
+        cwd=REPO,
+        check=True,
+        timeout=900,
+    )
+    data = json.loads(record.read_text())
+    return BatchSummary(
+        results=[GradingResult.from_dict(r) for r in data["results"]],
+        out=out,
+        wall_time=data["wall_time"],
+        worker_pids=data["worker_pids"],
+    )
 
 
 def result_of(batch, name):
