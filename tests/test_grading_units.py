@@ -124,10 +124,9 @@ def test_reports_show_hidden_feedback_only_and_follow_the_schema():
 
 
 def test_batch_workers_never_fork_a_process_running_other_threads():
-    import threading
-
     import subprocess
     import sys
+    import threading
 
     from grading.batch import _pool_context
 
