@@ -1,7 +1,7 @@
 """Grade a folder of submissions in parallel and write the class's outputs.
 
-Workers are a process pool forked after the grader has imported everything, one per
-core; each grades one submission at a time through `grading.runner.grade` (which
+Workers are a process pool started from a fresh forkserver and warmed up there, one
+per core; each grades one submission at a time through `grading.runner.grade` (which
 forks its own grading run, so a worker survives whatever a submission does). The
 parent only collects results and writes files, with a tqdm progress bar. A failure
 to grade one submission, even a worker dying, is recorded for that submission and
@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -93,25 +92,15 @@ def _run_pool(
 
 
 def _pool_context() -> tuple[multiprocessing.context.BaseContext, Any]:
-    """Fork warm workers when this process runs no other thread; else a clean forkserver.
+    """Workers start from a fresh forkserver and warm up there.
 
-    A fork copies every lock another thread happens to hold at that moment, and the
-    child waits on it forever. The command line has no such threads (tqdm's monitor
-    only sleeps); a caller embedding the grader (a test suite, a notebook) may have
-    servers running in threads, so its workers start from a fresh forkserver and warm
-    up there instead.
+    Forking them from the calling process would copy whatever it holds: pools, locks
+    and connections that libraries set up earlier, in whatever state their threads
+    left them. A grader embedded in a larger program (a test suite, a benchmark, a
+    notebook) then hangs or misgrades in ways the command line never shows.
     """
-    from tqdm._monitor import TMonitor
-
     from grading.plugin import _warm_up
 
-    others = [
-        t
-        for t in threading.enumerate()
-        if t is not threading.current_thread() and not isinstance(t, TMonitor)
-    ]
-    if not others:
-        return multiprocessing.get_context("fork"), None
     return multiprocessing.get_context("forkserver"), _warm_up
 
 
