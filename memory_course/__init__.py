@@ -9,6 +9,7 @@ One job per module:
 - `sessions`, `clock`: lesson 3's multi-session manager and an injectable clock;
 - `file_history`: lesson 6's hardened file-backed history;
 - `resilient_history`, `summary_history`: lessons 8 and 9;
+- `checked_history`: lesson 8's check that a turn was saved (a failed save is otherwise silent);
 - `chat_service`, `live_server`: lesson 10's FastAPI app and a uvicorn thread to serve it;
 - `redis_metrics`: Redis round trips and bytes per operation; `redis_costs`: what a turn
   costs per storage design, against `naive_redis_history` (the lesson's first attempt);
