@@ -4,10 +4,19 @@
 `ConversationSummaryBufferMemory`: recent turns stay verbatim, older turns are folded
 into a summary written by a chat model, so the prompt stops growing with the
 conversation while what was said early on is still represented.
+
+A fold removes messages, so it must never lose them: the summary is written first and
+the old messages are dropped only once it exists. If the summariser fails, every message
+is kept, the failure is recorded (`last_error`, `failed_folds`) and logged as a warning,
+and the next `add_messages` tries again. The error is not raised: under
+`RunnableWithMessageHistory` the history is saved by an `on_end` listener, whose
+exceptions the callback manager only logs, so a raise would not reach the caller anyway,
+and the turn itself was stored.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
@@ -24,6 +33,8 @@ DEFAULT_INSTRUCTIONS = (
 SUMMARY_PREFIX = "Summary of the earlier conversation: "
 SUMMARIZE_REQUEST = "Summarize the conversation so far."
 
+logger = logging.getLogger(__name__)
+
 
 class SummaryBufferChatMessageHistory(BaseChatMessageHistory):
     """Recent messages verbatim plus a model-written summary of everything older.
@@ -36,7 +47,12 @@ class SummaryBufferChatMessageHistory(BaseChatMessageHistory):
       part always starts at a human message, so a turn is never split.
     - Folding is one call to `model` with
       `[SystemMessage(instructions + summary so far), *folded, HumanMessage(SUMMARIZE_REQUEST)]`;
-      the reply's text replaces the summary. `folds` counts these calls.
+      the reply's text replaces the summary and only then are the folded messages
+      dropped. `folds` counts the successful folds.
+    - If the summariser raises, nothing is dropped: the summary and every message stay
+      as they were, `failed_folds` goes up, `last_error` holds the exception, a warning is
+      logged, and the next `add_messages` folds again. A successful fold resets
+      `last_error` to None. `add_messages` itself does not raise for it.
     - `clear` forgets the summary and the recent messages.
     """
 
@@ -57,6 +73,8 @@ class SummaryBufferChatMessageHistory(BaseChatMessageHistory):
         self.summary: str = ""
         self.recent: list[BaseMessage] = []
         self.folds = 0
+        self.failed_folds = 0
+        self.last_error: Exception | None = None
         self._lock = threading.Lock()
 
     @property
@@ -75,16 +93,31 @@ class SummaryBufferChatMessageHistory(BaseChatMessageHistory):
         cut = len(self.recent) - self.keep_last
         while cut < len(self.recent) and not isinstance(self.recent[cut], HumanMessage):
             cut += 1  # keep whole turns: the kept part starts with the user
-        folded, self.recent = self.recent[:cut], self.recent[cut:]
+        folded = self.recent[:cut]
         so_far = self.summary or "(nothing yet)"
         prompt = [
             SystemMessage(f"{self.instructions}\n\nSummary so far: {so_far}"),
             *folded,
             HumanMessage(SUMMARIZE_REQUEST),
         ]
-        reply = self.model.invoke(prompt)
-        self.summary = reply if isinstance(reply, str) else reply.text
+        try:
+            reply = self.model.invoke(prompt)
+            summary = reply if isinstance(reply, str) else reply.text
+        except Exception as error:  # keep every message; the next add tries again
+            self.failed_folds += 1
+            self.last_error = error
+            logger.warning(
+                "summary fold failed, keeping all %d messages: %s: %s",
+                len(self.recent),
+                type(error).__name__,
+                error,
+            )
+            return
+        # The summary exists: only now may the folded messages go.
+        self.summary = summary
+        self.recent = self.recent[cut:]
         self.folds += 1
+        self.last_error = None
 
     def clear(self) -> None:
         with self._lock:
