@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
-from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from memory_course import OfflineChatModel
-from memory_course.chat_service import SESSION_HEADER, create_app, parse_session_id
+from memory_course.chat_service import (
+    CALLBACK_ERRORS,
+    SESSION_HEADER,
+    CallbackErrorCounter,
+    SessionStore,
+    create_app,
+    parse_session_id,
+    summarize_sizes,
+)
 from memory_course.live_server import LiveServer
-
-
-class BrokenModel(OfflineChatModel):
-    """Fails on every call, like a provider outage."""
-
-    def _reply(self, messages, stop):
-        raise RuntimeError("provider unavailable")
-
-
-class FailsMidStreamModel(OfflineChatModel):
-    """Streams two words, then fails."""
-
-    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator:
-        for word in ("Half ", "a "):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=word))
-        raise RuntimeError("connection reset")
+from tests.chat_service_support import (
+    BrokenModel,
+    FailsMidStreamModel,
+    ReadsFail,
+    WritesFail,
+    stream_chat,
+)
 
 
 @pytest.fixture
@@ -51,23 +51,6 @@ def serve():
     for server, client in running:
         client.close()
         server.stop()
-
-
-def read_events(response: httpx.Response) -> list[tuple[str, dict]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            events.append((name, json.loads(line.removeprefix("data: "))))
-    return events
-
-
-def stream_chat(client: httpx.Client, message: str, headers=None):
-    with client.stream(
-        "POST", "/chat/stream", json={"message": message}, headers=headers or {}
-    ) as response:
-        return response, read_events(response)
 
 
 def test_a_new_session_is_issued_in_a_header_and_remembers(serve, fake_redis, recording_model):
@@ -251,6 +234,163 @@ def test_a_stream_that_fails_reports_an_error_and_saves_nothing(serve, fake_redi
     assert fake_redis.llen(f"{redis_prefix}{session_id}") == 2
 
 
+# -- a failed save: the data-loss bug and its fix ----------------------------------------
+
+
+def _plain_chain(history_factory) -> RunnableWithMessageHistory:
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "Be brief."), MessagesPlaceholder("history"), ("human", "{message}")]
+    )
+    return RunnableWithMessageHistory(
+        prompt | OfflineChatModel(),
+        history_factory,
+        input_messages_key="message",
+        history_messages_key="history",
+    )
+
+
+def test_runnable_with_message_history_swallows_a_failed_save(fake_redis, caplog):
+    """The root cause, against the pinned langchain-core: the save is a listener."""
+    store = SessionStore(WritesFail(fake_redis), ttl_seconds=60)
+    chain = _plain_chain(store.history)
+    before = CALLBACK_ERRORS.install().count
+    with caplog.at_level(logging.WARNING, logger=CallbackErrorCounter.LOGGER):
+        reply = chain.invoke({"message": "Hi, I'm Alex"}, {"configurable": {"session_id": "a"}})
+    assert reply.content.startswith("Nice to meet you, Alex!")  # no exception reached us
+    assert not fake_redis.exists("chat:a"), "and nothing was stored"
+    assert any(
+        "Error in RootListenersTracer.on_chain_end callback" in r.getMessage()
+        for r in caplog.records
+    ), "the only trace is a logged warning (the counter lets it through)"
+    assert CALLBACK_ERRORS.count == before + 1
+
+
+def _session_with_one_turn(serve, redis_client, key_prefix="chat:") -> str:
+    good = serve(create_app(OfflineChatModel(), redis_client, key_prefix=key_prefix))
+    return good.post("/chat", json={"message": "Hi, I'm Alex"}).headers[SESSION_HEADER]
+
+
+def test_a_failed_save_is_a_503_and_stores_nothing(serve, fake_redis):
+    session_id = _session_with_one_turn(serve, fake_redis)
+    app = create_app(OfflineChatModel(), WritesFail(fake_redis), key_prefix="chat:")
+    client = serve(app)
+    before = CALLBACK_ERRORS.count
+
+    response = client.post(
+        "/chat", json={"message": "I live in Lisbon."}, headers={SESSION_HEADER: session_id}
+    )
+    assert response.status_code == 503
+    assert "not kept" in response.json()["detail"]
+    assert "reply" not in response.json()
+    assert fake_redis.llen(f"chat:{session_id}") == 2, "only the first turn is stored"
+    metrics = client.get("/metrics").json()
+    assert metrics["turns"]["save_failed"] == 1 and metrics["turns"]["saved"] == 0
+    assert metrics["callback_errors"] >= before + 1
+
+
+def test_a_failed_save_on_a_new_session_creates_no_session(serve, fake_redis):
+    client = serve(create_app(OfflineChatModel(), WritesFail(fake_redis)))
+    response = client.post("/chat", json={"message": "Hi, I'm Alex"})
+    assert response.status_code == 503
+    assert SESSION_HEADER not in response.headers, "no id for a session that does not exist"
+    assert not list(fake_redis.scan_iter("*"))
+
+
+def test_a_stream_whose_save_fails_ends_with_an_error_event(serve, fake_redis):
+    session_id = _session_with_one_turn(serve, fake_redis)
+    client = serve(create_app(OfflineChatModel(), WritesFail(fake_redis), key_prefix="chat:"))
+
+    response, events = stream_chat(client, "What's my name?", {SESSION_HEADER: session_id})
+    names = [name for name, _ in events]
+    assert response.status_code == 200  # the headers left before the save was tried
+    assert names[-1] == "error" and "done" not in names
+    assert set(names[:-1]) == {"token"}, "the reply was streamed, then the save failed"
+    assert "not kept" in events[-1][1]["detail"]
+    assert fake_redis.llen(f"chat:{session_id}") == 2
+    assert client.get("/metrics").json()["turns"]["save_failed"] == 1
+
+
+def test_a_failed_read_is_a_503_before_the_model_runs(serve, fake_redis, recording_model):
+    session_id = _session_with_one_turn(serve, fake_redis)
+    client = serve(create_app(recording_model, ReadsFail(fake_redis), key_prefix="chat:"))
+    response = client.post("/chat", json={"message": "Hi"}, headers={SESSION_HEADER: session_id})
+    assert response.status_code == 503
+    assert "store is unavailable" in response.json()["detail"]
+    assert recording_model.prompts == [], "the model was never asked"
+    assert fake_redis.llen(f"chat:{session_id}") == 2
+    assert client.get("/metrics").json()["turns"]["store_failed"] == 1
+
+
+# -- monitoring ------------------------------------------------------------------------------
+
+
+def test_metrics_report_sessions_history_sizes_and_outcomes(serve, fake_redis):
+    app = create_app(OfflineChatModel(), fake_redis, key_prefix="chat:")
+    client = serve(app)
+    fake_redis.rpush("other:not-a-session", "x")  # keys outside the prefix are not sessions
+    alex = client.post("/chat", json={"message": "Hi, I'm Alex"}).headers[SESSION_HEADER]
+    client.post("/chat", json={"message": "Hi, I'm Sam"})
+    for _ in range(5):
+        stream_chat(client, "Tell me more.", {SESSION_HEADER: alex})
+
+    metrics = client.get("/metrics").json()
+    assert metrics["sessions"] == {
+        "active": 2,
+        "messages": 14,
+        "largest": 12,
+        "sizes": {"1-10": 1, "11-100": 1, "101+": 0},
+    }
+    assert metrics["turns"] == {
+        "saved": 7,
+        "model_failed": 0,
+        "store_failed": 0,
+        "save_failed": 0,
+        "abandoned": 0,
+    }
+    assert isinstance(metrics["callback_errors"], int)
+    assert app.state.metrics.snapshot([])["turns"]["saved"] == 7
+
+
+def test_model_failures_are_counted(serve, fake_redis):
+    client = serve(create_app(BrokenModel(), fake_redis))
+    client.post("/chat", json={"message": "Hi"})
+    stream_chat(client, "Hi")
+    assert client.get("/metrics").json()["turns"]["model_failed"] == 2
+
+
+def test_summarize_sizes_buckets_session_lengths():
+    assert summarize_sizes([]) == {
+        "active": 0,
+        "messages": 0,
+        "largest": 0,
+        "sizes": {"1-10": 0, "11-100": 0, "101+": 0},
+    }
+    summary = summarize_sizes([2, 10, 11, 100, 101])
+    assert summary["sizes"] == {"1-10": 2, "11-100": 2, "101+": 1}
+    assert (summary["active"], summary["messages"], summary["largest"]) == (5, 224, 101)
+
+
+def test_the_counter_is_a_filter_installed_once():
+    counter = CallbackErrorCounter()
+    logger = logging.getLogger(CallbackErrorCounter.LOGGER)
+    try:
+        counter.install().install()
+        assert logger.filters.count(counter) == 1
+        logger.warning("Error in %s.%s callback: %s", "Tracer", "on_chain_end", "boom")
+        logger.warning("something else")
+        assert counter.count == 1
+        assert counter.last == "Error in Tracer.on_chain_end callback: boom"
+    finally:
+        logger.removeFilter(counter)
+
+
+def test_metrics_keys_with_glob_characters_in_the_prefix(fake_redis):
+    store = SessionStore(fake_redis, ttl_seconds=60, key_prefix="a*[b]:")
+    fake_redis.rpush("a*[b]:1", "x", "y")
+    fake_redis.rpush("aXb:2", "z")  # would match an unescaped pattern
+    assert store.session_sizes() == [2]
+
+
 def test_delete_removes_the_session(serve, fake_redis):
     client = serve(create_app(OfflineChatModel(), fake_redis, key_prefix="chat:"))
     session_id = client.post("/chat", json={"message": "Hi, I'm Alex"}).headers[SESSION_HEADER]
@@ -273,7 +413,7 @@ def test_delete_requires_the_header(serve, fake_redis):
 def test_the_session_id_never_appears_in_a_url(fake_redis):
     app = create_app(OfflineChatModel(), fake_redis)
     paths = [route.path for route in app.routes if getattr(route, "include_in_schema", False)]
-    assert sorted(paths) == ["/chat", "/chat/stream", "/sessions"]
+    assert sorted(paths) == ["/chat", "/chat/stream", "/metrics", "/sessions"]
     assert all("{" not in path for path in paths)
 
 

@@ -1,0 +1,122 @@
+"""What the chat-service tests share: failing Redis clients and models, SSE parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from memory_course import OfflineChatModel
+
+
+class BrokenModel(OfflineChatModel):
+    """Fails on every call, like a provider outage."""
+
+    def _reply(self, messages, stop):
+        raise RuntimeError("provider unavailable")
+
+
+class FailsMidStreamModel(OfflineChatModel):
+    """Streams two words, then fails (sync and async)."""
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator:
+        for word in ("Half ", "a "):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word))
+        raise RuntimeError("connection reset")
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kwargs):
+        for chunk in self._stream(messages, stop):
+            yield chunk
+
+
+class SlowStreamingModel(OfflineChatModel):
+    """Streams the offline reply word by word, `delay` seconds apart (async only)."""
+
+    delay: float = 0.1
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kwargs):
+        for chunk in self._stream(messages, stop):
+            await asyncio.sleep(self.delay)
+            yield chunk
+
+
+def _lost() -> RedisConnectionError:
+    return RedisConnectionError("Connection reset by peer")
+
+
+class _FailingTransaction:
+    """A MULTI/EXEC pipeline whose commands queue normally and whose EXEC fails."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self._pipeline = pipeline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipeline, name)
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self._pipeline.reset()
+        raise _lost()
+
+
+class _AsyncFailingTransaction(_FailingTransaction):
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        await self._pipeline.reset()
+        raise _lost()
+
+
+class WritesFail:
+    """A Redis client (sync or asyncio) that reads normally and loses every transaction.
+
+    Like Redis going away between the read of a turn and its write: `LRANGE`, `EXISTS`
+    and `SCAN` work, the MULTI/EXEC that saves the turn raises `ConnectionError`.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._is_async = asyncio.iscoroutinefunction(type(inner).execute_command)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def pipeline(self, transaction: bool = True, **kwargs: Any) -> Any:
+        pipeline = self._inner.pipeline(transaction=transaction, **kwargs)
+        if not transaction:
+            return pipeline
+        wrapper = _AsyncFailingTransaction if self._is_async else _FailingTransaction
+        return wrapper(pipeline)
+
+
+class ReadsFail:
+    """A sync Redis client whose `LRANGE` fails: the turn cannot even load its history."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def lrange(self, *args: Any, **kwargs: Any) -> Any:
+        raise _lost()
+
+
+def read_events(response: httpx.Response) -> list[tuple[str, dict]]:
+    events, name = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line.removeprefix("data: "))))
+    return events
+
+
+def stream_chat(client: httpx.Client, message: str, headers=None):
+    with client.stream(
+        "POST", "/chat/stream", json={"message": message}, headers=headers or {}
+    ) as response:
+        return response, read_events(response)
