@@ -91,6 +91,10 @@ class IdempotentRedisChatMessageHistory(BaseChatMessageHistory):
     - A message without an id is given a fresh one, set on the message object itself, so
       retrying the same call reuses that id and stays idempotent.
     - Errors from Redis propagate unchanged: this class neither retries nor falls back.
+    - On Redis Cluster, a script may only touch keys of one hash slot, and the two keys
+      above hash to different slots (a `CROSSSLOT` error) unless they share a hash tag:
+      give a session id such as `{alex}`, so that only the part in braces is hashed and
+      `chat:{alex}` and `chat:{alex}:ids` land in the same slot.
     """
 
     def __init__(self, session_id: str, client: redis.Redis, *, key_prefix: str = "chat:") -> None:
@@ -153,8 +157,13 @@ class ResilientChatMessageHistory(BaseChatMessageHistory):
       `IdempotentRedisChatMessageHistory` does; with any other primary such a replay may
       store a message twice.
     - Reads from a healthy primary refresh the mirror, so a later outage starts from the
-      latest known conversation. One process should own a session while it is degraded:
-      the mirror is not shared.
+      latest known conversation.
+    - `pending` and the mirror live in this process's memory. One process must own a
+      session while it is degraded (another process would neither see the mirror nor
+      replay the queue), and a crash or restart loses the writes not yet replayed.
+    - Outage errors are absorbed: a write the primary did not take still "succeeds" for
+      the caller, queued in `pending`. Check `pending` (or call `sync()`) to know whether
+      it reached the primary.
     """
 
     def __init__(

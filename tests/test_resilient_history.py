@@ -4,14 +4,14 @@ Outages here are real: a client pointed at a loopback port where nothing listens
 "connection refused" from the operating system. Recovery is `FakeRedisServer` (fakeredis
 over a real socket) started on that same port; stopped and started again, it keeps its
 data, like a Redis restarted with persistence. For the `redis_server` test, recovery is
-the real Redis. A lost acknowledgement is a real one too: `ReplyLosingRedis` lets the
-command reach the server, throws the reply away and shuts the socket, so redis-py itself
-raises `ConnectionError`."""
+the real Redis. A lost acknowledgement is a real one too: `ReplyLosingConnection` (a redis-py
+`Connection` subclass, plugged in through the public `connection_class` option) lets the
+command reach the server and its reply arrive, then closes the connection and raises the
+`ConnectionError` redis-py raises when a server hangs up."""
 
 from __future__ import annotations
 
 import json
-import select
 import socket
 from collections.abc import Iterator
 
@@ -41,32 +41,46 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
-class ReplyLosingRedis(redis.Redis):
-    """A client whose next `lose_replies` replies are lost after the server has acted.
+class ReplyLosingConnection(redis.Connection):
+    """A redis-py connection that loses replies after the server has acted.
 
-    The command is sent and executed; once its reply has arrived it is read off the
-    socket and discarded, and the socket is shut down, so redis-py's own read fails
-    with `ConnectionError("Connection closed by server.")`.
+    Plugged in through `connection_class`, redis-py's public hook for the connection
+    type. `lose` is shared by every connection of one client: while `lose[0] > 0`, the
+    reply to a command is read (so the command has run), then the connection is closed
+    and the `ConnectionError` redis-py raises when a server hangs up is raised instead.
+    Replies to the handshake a new connection sends are never lost.
     """
 
-    lose_replies = 0
+    def __init__(self, *, lose: list[int], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.lose = lose
+        self.connecting = False
 
-    def parse_response(self, connection, command_name, **options):
-        if self.lose_replies > 0:
-            self.lose_replies -= 1
-            sock = connection._sock
-            select.select([sock], [], [], 5)  # the reply is here: the command has run
-            sock.recv(65536)
-            sock.shutdown(socket.SHUT_RDWR)
-        return super().parse_response(connection, command_name, **options)
+    def connect_check_health(self, *args, **kwargs):
+        self.connecting = True  # CLIENT SETINFO, AUTH, SELECT: not commands of ours
+        try:
+            return super().connect_check_health(*args, **kwargs)
+        finally:
+            self.connecting = False
+
+    def read_response(self, *args, **kwargs):
+        response = super().read_response(*args, **kwargs)  # the command has run
+        if self.lose[0] > 0 and not self.connecting:
+            self.lose[0] -= 1
+            self.disconnect()  # the reply never reaches the caller
+            raise redis.ConnectionError("Connection closed by server.")
+        return response
 
 
-def losing_client(url: str, lose_replies: int) -> ReplyLosingRedis:
-    client = ReplyLosingRedis.from_url(
-        url, socket_connect_timeout=2, socket_timeout=2, retry=Retry(NoBackoff(), 0)
+def losing_client(url: str, lose_replies: int) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        connection_class=ReplyLosingConnection,
+        lose=[lose_replies],
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        retry=Retry(NoBackoff(), 0),
     )
-    client.lose_replies = lose_replies
-    return client
 
 
 def stored(url: str, key: str) -> list[str]:
