@@ -7,6 +7,14 @@ given, so a memory demo built on it is honest: tell it "Hi, I'm Alex" earlier in
 same prompt and it answers "What's my name?" with Alex; without that history it says
 it does not know.
 
+Facts come from what the user said (human messages), with one narrow exception: a
+summary the model wrote itself. Asked to summarise, it ends its reply with
+"Known facts: name is Alex; home is Lisbon." When such a summary comes back inside a
+*system* message (as lesson 9's summarising history and a LangGraph summary node hand
+it back), the model reads that list, so facts survive a fold. It reads nothing else from
+system messages except the persona ("good at ..."). Messages are read in order, so a
+later statement by the user wins over the summary.
+
 `RecordingChatModel` also keeps every prompt it received, so a test or a lesson can
 show exactly what history reached the model.
 """
@@ -39,6 +47,9 @@ _NAME = re.compile(r"\b(?:[Mm]y name is|I am|I'm|[Cc]all me)\s+([A-Z][\w'-]*(?:\
 _FAVOURITE = re.compile(r"\bmy favou?rite ([a-z ]+?) is ([^.,!?;]+)", re.IGNORECASE)
 _LIVES = re.compile(r"\bI live in ([^.,!?;]+)", re.IGNORECASE)
 _TOPIC = re.compile(r"\b(?:good at|expert in|specialis(?:e|ing) in)\s+([^.,!?;]+)", re.IGNORECASE)
+# The fact list ending a summary written by `_summary`, e.g. "Known facts: name is Alex."
+_KNOWN_FACTS = re.compile(r"\bKnown facts: ([^.]+)\.")
+_KNOWN_FACT = re.compile(r"^(name|home|favorite [a-z ]+?) is (.+)$")
 _NOT_NAMES = {"A", "An", "The", "I", "Not", "So", "Very", "Just", "Here", "Back", "Fine", "Good"}
 
 
@@ -46,10 +57,28 @@ def _text(message: BaseMessage) -> str:
     return message.text if isinstance(message.text, str) else str(message.content)
 
 
+def _summary_facts(text: str) -> dict[str, str]:
+    """The "Known facts: key is value; ..." list of a summary written by `_summary`."""
+    facts: dict[str, str] = {}
+    for listed in _KNOWN_FACTS.finditer(text):
+        for item in listed.group(1).split("; "):
+            fact = _KNOWN_FACT.match(item.strip())
+            if fact:
+                facts[fact.group(1)] = fact.group(2).strip()
+    return facts
+
+
 def _facts(history: Sequence[BaseMessage]) -> dict[str, str]:
-    """What the user has said about themselves; later statements win."""
+    """What the user has said about themselves; later statements win.
+
+    Human messages are read with the patterns above. System messages contribute only
+    the "Known facts:" list of a summary this model wrote (see the module docstring).
+    """
     facts: dict[str, str] = {}
     for message in history:
+        if isinstance(message, SystemMessage):
+            facts.update(_summary_facts(_text(message)))
+            continue
         if not isinstance(message, HumanMessage):
             continue
         text = _text(message)
@@ -65,11 +94,11 @@ def _facts(history: Sequence[BaseMessage]) -> dict[str, str]:
 
 def _summary(history: Sequence[BaseMessage]) -> str:
     said = [_text(m) for m in history if isinstance(m, HumanMessage)]
-    if not said:
-        return "Summary: nothing has been said yet."
     facts = _facts(history)
     parts = [f"{key} is {value}" for key, value in facts.items()]
     known = f" Known facts: {'; '.join(parts)}." if parts else ""
+    if not said:
+        return f"Summary: nothing has been said yet.{known}"
     return f"Summary: the user sent {len(said)} messages, most recently {said[-1]!r}.{known}"
 
 

@@ -80,6 +80,39 @@ def test_persona_comes_from_the_system_message():
     assert "astronomy" in reply.content
 
 
+def test_reads_the_facts_of_its_own_summary_in_a_system_message():
+    model = OfflineChatModel()
+    summary = model.invoke(
+        [
+            HumanMessage("Hi, I'm Alex. My favorite color is blue. I live in Lisbon."),
+            AIMessage("ok"),
+            HumanMessage("Summarize the conversation so far."),
+        ]
+    ).content
+    assert summary.endswith("Known facts: name is Alex; favorite color is blue; home is Lisbon.")
+    head = SystemMessage("Summary of the earlier conversation: " + summary)
+    ask = model.invoke
+    assert ask([head, HumanMessage("What's my name?")]).content == "Your name is Alex."
+    assert ask([head, HumanMessage("What's my favorite color?")]).content.endswith("blue.")
+    assert ask([head, HumanMessage("Where do I live?")]).content == "You live in Lisbon."
+    # A later statement by the user wins over the summary.
+    renamed = [head, HumanMessage("Call me Sam"), AIMessage("ok"), HumanMessage("What's my name?")]
+    assert ask(renamed).content == "Your name is Sam."
+    # A summary of a summary keeps its facts.
+    again = ask([SystemMessage("Summary so far: " + summary), HumanMessage("Summarize.")]).content
+    assert "Known facts: name is Alex; favorite color is blue; home is Lisbon." in again
+
+
+def test_other_system_text_is_not_read_as_facts():
+    model = OfflineChatModel()
+    for system in ("I'm Alex. My favorite color is blue.", "The user's name is Alex."):
+        reply = model.invoke([SystemMessage(system), HumanMessage("What's my name?")]).content
+        assert "don't know your name" in reply
+    # A "Known facts" list in a human or AI message is not a summary handed back.
+    listed = AIMessage("Known facts: name is Alex.")
+    assert "don't know" in model.invoke([listed, HumanMessage("What's my name?")]).content
+
+
 def test_stream_concatenates_to_invoke_and_ends_with_usage():
     model = OfflineChatModel()
     prompt = [HumanMessage("Hi, I'm Alex"), AIMessage("hello"), HumanMessage("What's my name?")]
