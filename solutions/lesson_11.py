@@ -5,19 +5,28 @@ but the model sees only a trimmed window while the checkpoint keeps every messag
 
 Exercise 2: `forget_user(checkpointer, store, user_id)`: delete a user's threads (ids
 made by `thread_id_for`) and the user's Store items.
+
+Exercise 3: `edit_and_regenerate(graph, config, index, new_text)`: replace a human message
+by forking the thread from the checkpoint just before it, and return the new reply.
 """
 
 from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import trim_messages
+from langchain_core.messages import HumanMessage, trim_messages
 from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
 
-__all__ = ["build_trimmed_graph", "forget_user", "thread_id_for", "user_namespace"]
+__all__ = [
+    "build_trimmed_graph",
+    "edit_and_regenerate",
+    "forget_user",
+    "thread_id_for",
+    "user_namespace",
+]
 
 SEPARATOR = ":"
 
@@ -89,3 +98,30 @@ def forget_user(checkpointer: BaseCheckpointSaver, store: BaseStore, user_id: st
         for item in items:
             store.delete(tuple(item.namespace), item.key)
     return thread_ids
+
+
+def edit_and_regenerate(graph: CompiledStateGraph, config: dict, index: int, new_text: str) -> str:
+    """Replace the thread's `index`-th human message (0-based) by `new_text`; return the reply.
+
+    The thread is forked from the checkpoint that held exactly the messages said before
+    that human message, found by walking back along the thread's *current* branch (from
+    its latest checkpoint, parent by parent), so an earlier fork's branches are never
+    picked. Everything after the edited message stays on the old branch, which remains
+    in `get_state_history`; the thread's latest state is the new branch.
+    """
+    snapshot = graph.get_state(config)
+    messages = snapshot.values.get("messages", [])
+    humans = [position for position, message in enumerate(messages) if message.type == "human"]
+    if not 0 <= index < len(humans):
+        raise IndexError(f"the thread has {len(humans)} human messages, no message {index}")
+    before = [message.id for message in messages[: humans[index]]]
+    while True:
+        held = [message.id for message in snapshot.values.get("messages", [])]
+        # A finished turn (nothing pending) or an input checkpoint (only __start__ pending).
+        if held == before and set(snapshot.next) <= {"__start__"}:
+            break
+        if snapshot.parent_config is None:  # not reached for a thread this graph wrote
+            raise LookupError("no checkpoint holds the messages before that one")
+        snapshot = graph.get_state(snapshot.parent_config)
+    result = graph.invoke({"messages": [HumanMessage(new_text)]}, snapshot.config)
+    return result["messages"][-1].content

@@ -10,7 +10,13 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.store.memory import InMemoryStore
 
 from memory_course import RecordingChatModel
-from solutions.lesson_11 import build_trimmed_graph, forget_user, thread_id_for, user_namespace
+from solutions.lesson_11 import (
+    build_trimmed_graph,
+    edit_and_regenerate,
+    forget_user,
+    thread_id_for,
+    user_namespace,
+)
 
 
 def chat(graph, thread_id: str, text: str) -> str:
@@ -93,3 +99,61 @@ def test_forget_user_removes_only_that_users_threads_and_data(checkpointer):
 def test_thread_ids_reject_ambiguous_parts(user_id, conversation_id):
     with pytest.raises(ValueError):
         thread_id_for(user_id, conversation_id)
+
+
+def _contents(graph, thread_id: str) -> list[str]:
+    state = graph.get_state({"configurable": {"thread_id": thread_id}})
+    return [m.content for m in state.values.get("messages", [])]
+
+
+def test_edit_and_regenerate_forks_and_keeps_the_old_branch(checkpointer):
+    graph = build_trimmed_graph(RecordingChatModel(), checkpointer, max_tokens=1000)
+    config = {"configurable": {"thread_id": "e"}}
+    for text in ["Hi, I'm Alex", "I live in Paris", "Where do I live?"]:
+        chat(graph, "e", text)
+    old_tip = graph.get_state(config).config
+
+    reply = edit_and_regenerate(graph, config, 1, "I live in Lisbon")
+
+    assert reply == 'You said "I live in Lisbon". I can see 2 earlier messages.'
+    contents = _contents(graph, "e")
+    assert contents[0] == "Hi, I'm Alex"
+    assert contents[2:] == ["I live in Lisbon", reply]  # what followed is not on this branch
+    assert chat(graph, "e", "Where do I live?") == "You live in Lisbon."
+    # The old branch is intact and reachable.
+    old = [m.content for m in graph.get_state(old_tip).values["messages"]]
+    assert old[2::2] == ["I live in Paris", "Where do I live?"]
+    assert old[-1] == "You live in Paris."
+    assert any(
+        len(c.values.get("messages", [])) == 6
+        and c.values["messages"][2].content == "I live in Paris"
+        for c in graph.get_state_history(config)
+    )
+
+
+def test_edit_and_regenerate_the_first_message_and_edit_again(checkpointer):
+    graph = build_trimmed_graph(RecordingChatModel(), checkpointer, max_tokens=1000)
+    config = {"configurable": {"thread_id": "f"}}
+    for text in ["Hi, I'm Alex", "What's my name?"]:
+        chat(graph, "f", text)
+    chat(graph, "other", "Hi, I'm Alex")
+
+    assert edit_and_regenerate(graph, config, 0, "Hi, I'm Sam").startswith("Nice to meet you, Sam!")
+    assert len(_contents(graph, "f")) == 2
+    assert chat(graph, "f", "What's my name?") == "Your name is Sam."
+    # A second edit walks the current branch (Sam's), not the first one (Alex's).
+    assert edit_and_regenerate(graph, config, 1, "Who am I?") == "Your name is Sam."
+    assert _contents(graph, "f")[::2] == ["Hi, I'm Sam", "Who am I?"]
+    assert _contents(graph, "other")[0] == "Hi, I'm Alex"  # other threads are untouched
+
+
+def test_edit_and_regenerate_rejects_a_missing_message(checkpointer):
+    graph = build_trimmed_graph(RecordingChatModel(), checkpointer, max_tokens=1000)
+    config = {"configurable": {"thread_id": "g"}}
+    with pytest.raises(IndexError):
+        edit_and_regenerate(graph, config, 0, "Hello")
+    chat(graph, "g", "Hi, I'm Alex")
+    with pytest.raises(IndexError):
+        edit_and_regenerate(graph, config, 1, "Hello")
+    with pytest.raises(IndexError):
+        edit_and_regenerate(graph, config, -1, "Hello")
