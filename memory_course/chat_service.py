@@ -20,6 +20,7 @@ Both apps follow one HTTP contract (every response about a session carries its i
 | the model fails, or Redis fails to read   | 503; nothing is saved                        |
 | Redis fails to save the turn              | 503 "the message was not kept"; nothing is saved |
 | a stream that fails (model or save)       | the stream ends with an `error` event instead of `done`; nothing is saved |
+| the client leaves a stream before its end | nothing is saved; `/metrics` counts the turn as `abandoned` |
 
 Why a failed save needs code of its own: `RunnableWithMessageHistory` saves the turn in
 a listener (`with_listeners(on_end=...)`) that runs after the model answered. The
@@ -28,6 +29,11 @@ RootListenersTracer.on_chain_end callback: ...") and returns the reply as if all
 well. So each turn hands the chain a `CheckedHistory`, which records the outcome of its
 write, and the endpoint calls `raise_if_not_saved()` before it answers. The write is one
 MULTI/EXEC transaction, so a failed save stores nothing, not half a turn.
+
+A stream the client leaves stores nothing either. On the async path the cancelled
+`astream` never saves; on the sync path the service must see to it, because closing an
+unfinished `chain.stream(...)` makes `RunnableWithMessageHistory` save the question and
+the partial reply: the turn's history is sealed before the stream is closed.
 
 Session ids are issued by the server (a client cannot pick one) and travel in a
 header, never in the URL, so they stay out of access logs, browser history and
@@ -52,10 +58,11 @@ import re
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+import anyio
 from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import StreamingResponse
 from langchain_core.chat_history import BaseChatMessageHistory
@@ -67,6 +74,7 @@ from langchain_core.runnables import ConfigurableFieldSpec, Runnable
 from langchain_core.runnables.history import RunnableWithMessageHistory
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from memory_course.checked_history import CheckedHistory, SaveFailedError
 
@@ -411,13 +419,37 @@ def _failure(error: BaseException) -> tuple[str, str]:
     return "model_failed", MODEL_FAILED
 
 
+class _TurnHistory(CheckedHistory):
+    """The `CheckedHistory` of one turn, which can be sealed when the client leaves.
+
+    A stream abandoned by its client must store nothing, whichever the path. The async
+    one stores nothing by itself, but closing a synchronous `chain.stream(...)` before
+    its end (explicitly, or later by the garbage collector) makes
+    `RunnableWithMessageHistory` save the question and the reply so far, unmarked.
+    A sealed history ignores those writes.
+    """
+
+    sealed = False
+
+    def seal(self) -> None:
+        self.sealed = True
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        if not self.sealed:
+            super().add_messages(messages)
+
+    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        if not self.sealed:
+            await super().aadd_messages(messages)
+
+
 class _Turn:
     """One chat turn: its checked history and how it ended. Both apps use it."""
 
     def __init__(self, service: _Service, session_id: str, message: str) -> None:
         self.service = service
         self.session_id = session_id
-        self.history = CheckedHistory(service.store.history(session_id))
+        self.history = _TurnHistory(service.store.history(session_id))
         self.input = {"message": message}
         self.config = turn_config(self.history)
         self.parts: list[str] = []
@@ -453,7 +485,10 @@ class _Turn:
         return _sse("error", {"detail": detail})
 
     def close(self) -> None:
-        """Always called when a stream stops; a stream stopped early was abandoned."""
+        """Always called when a stream stops. One stopped before its end was abandoned:
+        its history is sealed, so that nothing of the turn is stored afterwards."""
+        if self.outcome is None:
+            self.history.seal()
         self._end("abandoned")
 
 
@@ -570,8 +605,9 @@ def create_app(
         turn = service.turn(resolve_session(x_session_id), body.message)
 
         def events() -> Iterator[str]:
+            stream = chain.stream(turn.input, turn.config)
             try:
-                for chunk in chain.stream(turn.input, turn.config):
+                for chunk in stream:
                     if event := turn.token_event(chunk):
                         yield event
                 turn.check_saved()
@@ -580,9 +616,10 @@ def create_app(
             else:
                 yield turn.done_event()
             finally:
-                turn.close()
+                turn.close()  # if the client left: seal the history first,
+                stream.close()  # because closing an unfinished stream saves half a reply
 
-        return service.stream_response(events(), turn.session_id)
+        return service.stream_response(_closing_in_threadpool(events()), turn.session_id)
 
     @app.delete("/sessions", status_code=204)
     def delete_session(x_session_id: SessionHeader = None) -> Response:
@@ -682,6 +719,22 @@ def create_async_app(
         return service.metrics.snapshot(sizes)
 
     return app
+
+
+async def _closing_in_threadpool(events: Generator[str, None, None]) -> AsyncIterator[str]:
+    """Starlette's `iterate_in_threadpool`, plus: close `events` if the client leaves.
+
+    Starlette pulls a sync generator chunk by chunk in its thread pool, and when the
+    client disconnects it stops pulling but leaves the generator suspended (with the
+    chain's stream, and a real model's connection, open inside it) until the garbage
+    collector finds it. Closing it at once runs its `finally` blocks now.
+    """
+    try:
+        async for event in iterate_in_threadpool(events):
+            yield event
+    finally:
+        with anyio.CancelScope(shield=True):  # the task is being cancelled: finish anyway
+            await run_in_threadpool(events.close)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,14 +37,42 @@ class FailsMidStreamModel(OfflineChatModel):
 
 
 class SlowStreamingModel(OfflineChatModel):
-    """Streams the offline reply word by word, `delay` seconds apart (async only)."""
+    """Streams the offline reply word by word, `delay` seconds apart (sync and async)."""
 
     delay: float = 0.1
 
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator:
+        for chunk in super()._stream(messages, stop):
+            time.sleep(self.delay)
+            yield chunk
+
     async def _astream(self, messages, stop=None, run_manager=None, **kwargs):
-        for chunk in self._stream(messages, stop):
+        for chunk in super()._stream(messages, stop):
             await asyncio.sleep(self.delay)
             yield chunk
+
+
+def leave_mid_stream(client: httpx.Client, headers: dict, events: int = 2) -> list[dict]:
+    """Start a streamed turn, read `events` token events, then close the connection."""
+    received: list[dict] = []
+    with client.stream(
+        "POST", "/chat/stream", json={"message": "Go on"}, headers=headers
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                received.append(json.loads(line.removeprefix("data: ")))
+            if len(received) == events:
+                break  # leaving the block closes the connection mid-reply
+    return received
+
+
+def wait_for(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _lost() -> RedisConnectionError:

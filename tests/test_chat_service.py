@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
@@ -31,8 +32,11 @@ from tests.chat_service_support import (
     BrokenModel,
     FailsMidStreamModel,
     ReadsFail,
+    SlowStreamingModel,
     WritesFail,
+    leave_mid_stream,
     stream_chat,
+    wait_for,
 )
 
 
@@ -319,6 +323,33 @@ def test_a_failed_read_is_a_503_before_the_model_runs(serve, fake_redis, recordi
     assert recording_model.prompts == [], "the model was never asked"
     assert fake_redis.llen(f"chat:{session_id}") == 2
     assert client.get("/metrics").json()["turns"]["store_failed"] == 1
+
+
+def test_closing_a_sync_stream_early_saves_half_a_reply(fake_redis):
+    """Why the service seals an abandoned turn: the chain itself saves what it has."""
+    store = SessionStore(fake_redis, ttl_seconds=60)
+    stream = _plain_chain(store.history).stream(
+        {"message": "Tell me a story"}, {"configurable": {"session_id": "a"}}
+    )
+    next(stream), next(stream)
+    assert not fake_redis.exists("chat:a")
+    stream.close()  # what the garbage collector would do, some time later
+    saved = [json.loads(item)["data"]["content"] for item in fake_redis.lrange("chat:a", 0, -1)]
+    assert saved[0] == "Tell me a story"
+    assert len(saved) == 2 and len(saved[1]) < 20, "the question and a cut reply, unmarked"
+
+
+def test_a_client_that_leaves_a_sync_stream_stores_nothing(serve, fake_redis):
+    session_id = _session_with_one_turn(serve, fake_redis)
+    app = create_app(SlowStreamingModel(delay=0.1), fake_redis, key_prefix="chat:")
+    assert len(leave_mid_stream(serve(app), {SESSION_HEADER: session_id})) == 2
+
+    metrics = app.state.metrics
+    assert wait_for(lambda: metrics.snapshot([])["turns"]["abandoned"] == 1)
+    time.sleep(0.5)
+    gc.collect()
+    assert fake_redis.llen(f"chat:{session_id}") == 2, "neither the question nor half a reply"
+    assert metrics.snapshot([])["turns"]["saved"] == 0
 
 
 # -- monitoring ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ run a second time on `redis.asyncio` against the real Redis (`REDIS_URL`).
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
-import json
 import threading
 import time
 import uuid
@@ -34,7 +34,9 @@ from tests.chat_service_support import (
     FailsMidStreamModel,
     SlowStreamingModel,
     WritesFail,
+    leave_mid_stream,
     stream_chat,
+    wait_for,
 )
 from tests.services import real_redis_url
 
@@ -70,15 +72,6 @@ def serve():
     for server, client in running:
         client.close()
         server.stop()
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 # -- the same contract as the sync app -------------------------------------------------------
@@ -235,20 +228,13 @@ def test_an_async_stream_that_fails_midway_saves_nothing(serve, async_redis, ins
 def test_a_client_that_leaves_mid_stream_stores_nothing(serve, async_redis, inspect_redis):
     session_id = _session_with_one_turn(serve, async_redis)
     slow = create_async_app(SlowStreamingModel(delay=0.1), async_redis(), key_prefix="chat:")
-    client = serve(slow)
-    received = []
-    with client.stream(
-        "POST", "/chat/stream", json={"message": "Go on"}, headers={SESSION_HEADER: session_id}
-    ) as response:
-        for line in response.iter_lines():
-            if line.startswith("data: "):
-                received.append(json.loads(line.removeprefix("data: ")))
-            if len(received) == 2:
-                break  # leaving the block closes the connection mid-reply
+    received = leave_mid_stream(serve(slow), {SESSION_HEADER: session_id})
+    assert len(received) == 2
 
     metrics = slow.state.metrics
     assert wait_for(lambda: metrics.snapshot([])["turns"]["abandoned"] == 1)
     time.sleep(0.5)  # longer than the rest of the reply would have taken to stream
+    gc.collect()  # and a late finalisation of the stream would not save it either
     assert inspect_redis.llen(f"chat:{session_id}") == 2, "neither the question nor the reply"
     assert metrics.snapshot([])["turns"]["saved"] == 0
 
