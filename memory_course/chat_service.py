@@ -3,8 +3,8 @@
     app = create_app(get_chat_model(), get_redis_client())            # def endpoints
     app = create_async_app(get_chat_model(), redis.asyncio.Redis())   # async def endpoints
 
-Both apps follow one HTTP contract (every response about a session carries its id in
-`X-Session-ID`):
+Both apps follow one HTTP contract (every 200 response about a session carries its id
+in `X-Session-ID`):
 
 | request                                   | result                                       |
 |-------------------------------------------|----------------------------------------------|
@@ -221,7 +221,7 @@ class SessionStore(_StoreBase):
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.llen(key)
-        return [int(n) for n in pipe.execute()] if keys else []
+        return [int(n) for n in pipe.execute() if n] if keys else []  # 0: expired meanwhile
 
 
 class AsyncSessionStore(_StoreBase):
@@ -241,7 +241,7 @@ class AsyncSessionStore(_StoreBase):
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.llen(key)
-        return [int(n) for n in await pipe.execute()] if keys else []
+        return [int(n) for n in await pipe.execute() if n] if keys else []
 
 
 # -- the chain ----------------------------------------------------------------------------
