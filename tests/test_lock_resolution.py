@@ -154,7 +154,7 @@ def metadata(resolutions, tmp_path_factory) -> dict[str, dict]:
     return found
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1200)
 @pytest.mark.parametrize("target", TARGETS)
 def test_lock_installs_from_wheels_on(target, resolutions):
     code, messages, report = resolutions[target]
@@ -172,7 +172,7 @@ def test_lock_installs_from_wheels_on(target, resolutions):
     assert all(item["download_info"]["url"].endswith(".whl") for item in report["install"])
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1200)
 @pytest.mark.parametrize("lock", [LOCK, GRADING], ids=["course", "grading"])
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 @pytest.mark.parametrize("python", MARKER_VERSIONS)
