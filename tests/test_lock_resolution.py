@@ -214,12 +214,15 @@ def test_autograder_setup_pins_pip_uses_the_grading_lock_and_adds_no_archive():
 
 
 def _stock_python() -> str:
-    """Debian's own python3 when it is supported (as on the course's CI), else this one's base."""
-    debian = Path("/usr/bin/python3")
-    if debian.exists():
-        check = "import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))"
-        if subprocess.run([str(debian), "-c", check]).returncode == 0:
-            return str(debian)
+    """The system's python3 when it is supported and can make a venv (Debian's 3.11.2 on
+    the course's CI), else the interpreter this environment was made from."""
+    system = Path("/usr/bin/python3")
+    check = "import ensurepip, sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))"
+    if (
+        system.exists()
+        and subprocess.run([str(system), "-c", check], capture_output=True).returncode == 0
+    ):
+        return str(system)
     return getattr(sys, "_base_executable", sys.executable)
 
 
