@@ -94,3 +94,20 @@ def test_supported_python_is_stated_and_running():
     assert sys.version_info[:2] in SUPPORTED
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     assert "(3, 11) <= sys.version_info[:2] <= (3, 13)" in makefile
+
+
+def test_setup_cell_python_line_compares_equal_on_every_supported_version(capsys):
+    # Stored outputs say "Python 3.11"; nbval sanitizes stored and computed text alike.
+    from memory_course.notebook_runner import load_sanitizers, sanitize_text
+    from memory_course.notebook_setup import show_setup
+
+    sanitizers = load_sanitizers()
+    stored = sanitize_text("Python 3.11\nlangchain-core       1.7.2\n", sanitizers)
+    for minor in (11, 12, 13):
+        ran = sanitize_text(f"Python 3.{minor}\nlangchain-core       1.7.2\n", sanitizers)
+        assert ran == stored
+    assert sanitize_text("Python 3.14\n", sanitizers) == "Python 3.14\n"
+    show_setup(silence_deprecations=False)
+    first, *rest = capsys.readouterr().out.splitlines()
+    assert first == f"Python {sys.version_info[0]}.{sys.version_info[1]}"
+    assert not any("not one the course supports" in line for line in rest)
