@@ -23,7 +23,7 @@ import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,16 +92,12 @@ def _run_pool(
 
 
 def _pool_context() -> tuple[multiprocessing.context.BaseContext, Any]:
-    """Workers start from a fresh forkserver and warm up there.
+    """Workers start from a fresh forkserver: nothing of the calling process is copied.
 
-    Forking them from the calling process would copy whatever it holds: pools, locks
-    and connections that libraries set up earlier, in whatever state their threads
-    left them. A grader embedded in a larger program (a test suite, a benchmark, a
-    notebook) then hangs or misgrades in ways the command line never shows.
+    Each worker only waits on grading runs it starts as new programs
+    (`grading.runner.grade`), so a worker needs no warm-up of its own.
     """
-    from grading.plugin import _warm_up
-
-    return multiprocessing.get_context("forkserver"), _warm_up
+    return multiprocessing.get_context("forkserver"), None
 
 
 def _failed(submission: Submission, reason: str) -> GradingResult:
@@ -118,15 +114,10 @@ def grade_batch(
     """Grade every submission under `root` into `out`; see the module docstring."""
     import time
 
-    from grading.plugin import _warm_up
-
     root, out = Path(root).resolve(), Path(out).resolve()
-    options = options or GradingOptions()
-    # Submissions must not see each other, nor the outputs.
-    options = replace(options, hide_paths=(*options.hide_paths, str(root), str(out)))
+    options = options or GradingOptions(shards=1)
     submissions = find_submissions(root)
     out.mkdir(parents=True, exist_ok=True)
-    _warm_up()  # workers are forked warm
     started = time.monotonic()
     results: dict[str, GradingResult] = {}
     bar = tqdm(total=len(submissions), desc="grading", unit="submission", disable=not progress)

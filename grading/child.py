@@ -1,41 +1,30 @@
-"""What runs inside a student's process: confinement, import, then the protocol loop.
+"""What runs inside a student's process: confinement, import, then the request loop.
 
-`main` is entered in a freshly forked process (see `grading.sandbox`). It confines
-itself (namespaces were entered by its parent; here: hidden paths, resource limits,
-its own uid, a network guard, blocked imports), redirects its output to a capture
-file, imports the student's `chat_application.py` and answers the grader's requests
-until the connection closes. It reports values and exception names, never verdicts:
-the grader decides from what it observes in its own fake Redis and fake model.
+`main` is entered in a process the zygote forked (see `grading.zygote`), whose
+launcher entered new namespaces. It confines itself (`grading.confine`: allowlist
+root, limits, its own uid), sends its output to a capture file, guards the network
+at Python level too, imports the student's `chat_application.py` and answers the
+grader's requests until the connection closes. It reports values and exception
+names, never verdicts: the grader decides from what the fakes observed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import importlib.abc
 import importlib.util
-import json
-import math
 import os
 import socket
 import sys
-from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-from grading import confine
-from grading.protocol import (
-    MAX_REQUEST_BYTES,
-    ProtocolError,
-    describe_exception,
-    read_frame,
-    write_frame,
-)
+from grading import codec, confine, defaults
+from grading.codec import Op
+from grading.plan import SOCKET_MOUNT, SUBMISSION_MOUNT, IsolationPlan
 
-__all__ = ["SESSION_FIELDS", "chat_model", "encode", "main", "redis_client"]
+__all__ = ["chat_model", "main", "redis_client"]
 
-SESSION_FIELDS = ("session_id", "user_id", "created_at", "last_active", "message_count")
 # Packages a submission must not import: the grader, the reference solution, the tests.
 BLOCKED_PACKAGES = ("grading", "solutions", "tests", "pytest", "_pytest")
 
@@ -45,81 +34,6 @@ class _BlockedImports(importlib.abc.MetaPathFinder):
         if fullname.split(".")[0] in BLOCKED_PACKAGES:
             raise ImportError(f"submissions may not import {fullname!r}")
         return None
-
-
-def _encode_text(value: str) -> str:
-    return str(value)
-
-
-def _describe(obj: Any, depth: int) -> dict[str, Any]:
-    """An object as the fields and keys the grader may ask about (SessionInfo)."""
-    fields: dict[str, Any] = {}
-    items: dict[str, Any] = {}
-    for name in SESSION_FIELDS:
-        try:
-            fields[name] = encode(getattr(obj, name), depth + 1)
-        except AttributeError:
-            pass
-        except Exception as exc:
-            fields[name] = {"$error": describe_exception(exc)}
-        try:
-            items[name] = encode(obj[name], depth + 1)
-        except Exception as exc:
-            items[name] = {"$error": describe_exception(exc)}
-    to_dict: Any
-    try:
-        to_dict = {"json": json.dumps(obj.to_dict(), allow_nan=False)}
-    except Exception as exc:
-        to_dict = {"$error": describe_exception(exc)}
-    return {
-        "$object": type(obj).__name__,
-        "dataclass": dataclasses.is_dataclass(obj),
-        "fields": fields,
-        "items": items,
-        "to_dict": to_dict,
-    }
-
-
-def encode(value: Any, depth: int = 0) -> Any:
-    """A Python value as protocol JSON (see `grading.protocol` for the tagged forms)."""
-    if depth > 32:
-        return {"$repr": "<nested too deeply>"}
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else {"$repr": repr(value)}
-    if isinstance(value, str):
-        return _encode_text(value)
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, (list, tuple)):
-        return [encode(item, depth + 1) for item in value]
-    if isinstance(value, dict):
-        return {"$dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
-    from langchain_core.messages import BaseMessage
-
-    if isinstance(value, BaseMessage):
-        content = value.content if isinstance(value.content, str) else value.text
-        return {"$message": value.type, "content": str(content)}
-    return _describe(value, depth)
-
-
-def _decode_argument(value: Any) -> Any:
-    """Requests carry plain JSON plus `{"$message": type, "content": ...}` messages."""
-    if isinstance(value, list):
-        return [_decode_argument(item) for item in value]
-    if isinstance(value, dict):
-        if "$message" in value:
-            from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-
-            kinds = {"human": HumanMessage, "ai": AIMessage, "system": SystemMessage}
-            return kinds[value["$message"]](content=value["content"])
-        return {key: _decode_argument(item) for key, item in value.items()}
-    return value
 
 
 def redis_client(socket_path: str, decode_responses: bool) -> Any:
@@ -158,47 +72,48 @@ def chat_model(socket_path: str) -> Any:
 class _Session:
     """The objects the grader created in this process, by the ids it chose."""
 
-    def __init__(self, module: ModuleType, spec: dict[str, Any]):
+    def __init__(self, module: ModuleType, redis_socket: str, model_socket: str):
         self.module = module
-        self.spec = spec
+        self.redis_socket = redis_socket
+        self.model_socket = model_socket
         self.objects: dict[int, Any] = {}
 
     def redis_client(self, decode_responses: bool) -> Any:
-        return redis_client(self.spec["redis_socket"], decode_responses)
+        return redis_client(self.redis_socket, decode_responses)
 
     def chat_model(self) -> Any:
-        return chat_model(self.spec["model_socket"])
+        return chat_model(self.model_socket)
 
     def handle(self, request: dict[str, Any]) -> Any:
-        op = request["op"]
-        if op == "new":
-            kwargs = _decode_argument(request.get("kwargs", {}))
+        op = Op(request["op"])
+        if op is Op.NEW:
+            kwargs = codec.decode_argument(request.get("kwargs", {}))
             if request.get("redis_client"):
                 kwargs["redis_client"] = self.redis_client(request.get("decode_responses", False))
             if request.get("llm"):
                 kwargs["llm"] = self.chat_model()
             self.objects[request["id"]] = self.module.ChatApplication(**kwargs)
             return None
-        if op == "history":
-            kwargs = _decode_argument(request.get("kwargs", {}))
+        if op is Op.HISTORY:
+            kwargs = codec.decode_argument(request.get("kwargs", {}))
             client = self.redis_client(request.get("decode_responses", False))
             history_class = self.module.LimitedRedisChatHistory
             self.objects[request["id"]] = history_class(request["session_id"], client, **kwargs)
             return None
-        if op == "call":
+        if op is Op.CALL:
             target = self.objects[request["target"]]
             method = getattr(target, request["method"])
-            args = _decode_argument(request.get("args", []))
-            kwargs = _decode_argument(request.get("kwargs", {}))
-            return encode(method(*args, **kwargs))
-        if op == "getattr":
-            return encode(getattr(self.objects[request["target"]], request["name"]))
-        if op == "class_info":
+            args = codec.decode_argument(request.get("args", []))
+            kwargs = codec.decode_argument(request.get("kwargs", {}))
+            return codec.encode_value(method(*args, **kwargs))
+        if op is Op.GETATTR:
+            return codec.encode_value(getattr(self.objects[request["target"]], request["name"]))
+        if op is Op.CLASS_INFO:
             value = getattr(self.module, request["name"], None)
             if not isinstance(value, type):
                 return {"$dict": [["exists", value is not None], ["mro", []]]}
             return {"$dict": [["exists", True], ["mro", [c.__name__ for c in value.__mro__]]]}
-        raise ValueError(f"unknown operation {op!r}")
+        raise ValueError(f"unknown operation {op.value!r}")
 
 
 def _redirect_output(output_fd: int) -> None:
@@ -212,19 +127,8 @@ def _redirect_output(output_fd: int) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")  # noqa: SIM115
 
 
-def _close_other_fds(keep: set[int]) -> None:
-    try:
-        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        open_fds = list(range(3, 1024))
-    for fd in open_fds:
-        if fd > 2 and fd not in keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
 def _unix_sockets_only() -> None:
-    """Refuse every IP connection: the grader's fake Redis and model are Unix sockets."""
+    """Refuse every IP connection at Python level too (the network namespace has none)."""
     from memory_course import offline_guard
 
     offline_guard.install()
@@ -247,53 +151,6 @@ def _unix_sockets_only() -> None:
 
     socket.socket.connect = connect  # type: ignore[method-assign]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-
-
-def _confine(spec: dict[str, Any], namespaces: list[str], output_fd: int) -> list[str]:
-    """Apply every protection available here; the names of those in force."""
-    applied = [f"{name} namespace" for name in namespaces]
-    # Its own session and process group: kill(0, ...) cannot reach the grader.
-    os.setsid()
-    if "mount" in namespaces:
-        hidden = confine.hide_paths(spec["hide_paths"])
-        if hidden:
-            applied.append(f"grader files hidden ({len(hidden)} paths)")
-        if "pid" in namespaces and confine.mount_private_proc():
-            applied.append("private /proc")
-    limits = spec["limits"]
-    processes = limits["processes"] if spec.get("uid") is not None else None
-    applied += [
-        f"limit: {name}"
-        for name in confine.apply_limits(
-            memory_bytes=limits["memory_bytes"],
-            file_bytes=limits["file_bytes"],
-            cpu_seconds=limits["cpu_seconds"],
-            processes=processes,
-        )
-    ]
-    work_dir = spec["work_dir"]
-    if spec.get("uid") is not None and confine.drop_privileges(spec["uid"], spec["gid"]):
-        applied.append(f"dedicated uid {spec['uid']}")
-    elif "user" in namespaces and confine.drop_capabilities():
-        applied.append("no capabilities")
-    if confine.set_no_new_privs():
-        applied.append("no new privileges")
-    confine.set_parent_death_signal()
-    os.chdir(work_dir)
-    os.environ.clear()
-    os.environ.update(
-        {
-            "HOME": work_dir,
-            "TMPDIR": work_dir,
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "MEMORY_COURSE_OFFLINE": "1",
-        }
-    )
-    _redirect_output(output_fd)
-    _unix_sockets_only()
-    applied.append("python network guard (Unix sockets only)")
-    return applied
 
 
 def _import_submission(submission_dir: str) -> ModuleType:
@@ -320,41 +177,56 @@ def _import_submission(submission_dir: str) -> ModuleType:
 def _serve(sock: socket.socket, session: _Session) -> None:
     while True:
         try:
-            request = read_frame(sock, MAX_REQUEST_BYTES)
-        except (ProtocolError, OSError):
+            request = codec.read_frame(sock, defaults.MAX_REQUEST_BYTES)
+        except (codec.ProtocolError, OSError):
             return
         try:
             answer: dict[str, Any] = {"ok": session.handle(request)}
         except BaseException as exc:  # SystemExit and friends are answers too
-            answer = {"error": describe_exception(exc)}
+            answer = {"error": codec.describe_exception(exc)}
         try:
-            write_frame(sock, answer)
+            codec.write_frame(sock, answer)
         except (ValueError, TypeError) as exc:  # an unencodable value
-            write_frame(sock, {"error": describe_exception(exc)})
+            codec.write_frame(sock, {"error": codec.describe_exception(exc)})
         except OSError:
             return
 
 
-def main(spec: dict[str, Any], sock_fd: int, output_fd: int, namespaces: list[str]) -> NoReturn:
+def main(plan: IsolationPlan, fds: list[int], namespaces: list[str]) -> NoReturn:
     """Run the student's side of one grading process; never returns."""
     code = 0
     try:
-        _close_other_fds({sock_fd, output_fd})
+        sock_fd, output_fd = fds
+        confine.close_fds_except({sock_fd, output_fd})
         sock = socket.socket(fileno=sock_fd)
-        protections = _confine(spec, namespaces, output_fd)
-        os.close(output_fd)
         try:
-            module = _import_submission(spec["submission_dir"])
+            protections = confine.confine_process(plan, namespaces)
+        except OSError as exc:
+            codec.write_frame(sock, {"fatal": f"confinement failed: {exc}"})
+            os._exit(1)
+        in_world = "mount" in namespaces
+        if not in_world and plan.work_dir:
+            os.environ.update(HOME=plan.work_dir, TMPDIR=plan.work_dir)
+        _redirect_output(output_fd)
+        os.close(output_fd)
+        _unix_sockets_only()
+        protections.append("python network guard (Unix sockets only)")
+        submission = SUBMISSION_MOUNT if in_world else str(plan.submission_dir)
+        sockets = SOCKET_MOUNT if in_world else str(plan.socket_dir or "")
+        try:
+            module = _import_submission(submission)
         except BaseException as exc:
-            write_frame(sock, {"import_error": describe_exception(exc)})
+            error = codec.describe_exception(exc)
+            codec.write_frame(sock, {"import_error": error, "protections": protections})
             os._exit(0)
         missing = [
             name
             for name in ("ChatApplication", "LimitedRedisChatHistory", "SessionNotFoundError")
             if not hasattr(module, name)
         ]
-        write_frame(sock, {"ready": {"protections": protections, "missing": missing}})
-        _serve(sock, _Session(module, spec))
+        codec.write_frame(sock, {"ready": {"protections": protections, "missing": missing}})
+        session = _Session(module, f"{sockets}/redis.sock", f"{sockets}/model.sock")
+        _serve(sock, session)
     except BaseException:
-        code = 70
+        code = os.EX_SOFTWARE
     os._exit(code)

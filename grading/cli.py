@@ -13,9 +13,9 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
+from grading import defaults
 from grading.runner import GradingOptions
 
 __all__ = ["main"]
@@ -23,17 +23,36 @@ __all__ = ["main"]
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 
-def _limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--test-timeout", type=float, default=5.0, help="seconds per test (5)")
+def _limits(parser: argparse.ArgumentParser, official: bool) -> None:
     parser.add_argument(
-        "--run-timeout", type=float, default=300.0, help="seconds per submission (300)"
+        "--test-timeout",
+        type=float,
+        default=defaults.TEST_TIMEOUT_S,
+        help=f"seconds per test ({defaults.TEST_TIMEOUT_S:g})",
     )
-    parser.add_argument("--memory-mb", type=int, default=1024, help="memory cap, MiB (1024)")
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=defaults.RUN_TIMEOUT_S,
+        help=f"seconds per submission ({defaults.RUN_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=defaults.MEMORY_MB,
+        help=f"memory cap, MiB ({defaults.MEMORY_MB})",
+    )
     parser.add_argument(
         "--no-namespaces",
         action="store_true",
-        help="skip Linux namespaces (weaker isolation; for comparison only)",
+        help="skip Linux namespaces (weak isolation; for comparison only)",
     )
+    if official:
+        parser.add_argument(
+            "--allow-weak-isolation",
+            action="store_true",
+            help="grade even where student code cannot be fully confined (results are labelled)",
+        )
 
 
 def _options(args: argparse.Namespace, run_hidden: bool) -> GradingOptions:
@@ -43,6 +62,8 @@ def _options(args: argparse.Namespace, run_hidden: bool) -> GradingOptions:
         memory_mb=args.memory_mb,
         run_hidden=run_hidden,
         namespaces=not args.no_namespaces,
+        # A student's own check always runs; official grading refuses weak isolation.
+        allow_weak_isolation=getattr(args, "allow_weak_isolation", True),
     )
 
 
@@ -51,17 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="run the public tests on your own work")
     check.add_argument("path", nargs="?", default=str(REPO_DIR / "exercises"))
-    _limits(check)
+    _limits(check, official=False)
     one = commands.add_parser("grade", help="grade one submission (folder or zip)")
     one.add_argument("submission")
     one.add_argument("--out", required=True)
-    _limits(one)
+    _limits(one, official=True)
     many = commands.add_parser("batch", help="grade every submission of a folder in parallel")
     many.add_argument("submissions")
     many.add_argument("--out", required=True)
     many.add_argument("--workers", type=int, default=None, help="default: one per core")
     many.add_argument("--no-progress", action="store_true")
-    _limits(many)
+    _limits(many, official=True)
     release = commands.add_parser("release", help="build the student copy of the course")
     release.add_argument("out")
     gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
@@ -69,13 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _isolation_notes(protections: list[str]) -> list[str]:
-    if any("namespace" in p for p in protections):
+def _isolation_notes(result) -> list[str]:
+    if result.isolation != "weak":
         return []
     return [
-        "Isolation is reduced here: no Linux namespaces were available (run as root, or "
-        "enable unprivileged user namespaces, for network/PID/mount isolation). Your code "
-        "ran with resource limits and a Python-level network guard only."
+        "isolation: weak on this machine (no Linux namespaces: your code ran with resource "
+        "limits and a Python-level network guard only); the instructor's grader confines it fully."
     ]
 
 
@@ -108,7 +128,7 @@ def _check(args: argparse.Namespace) -> int:
     for outcome in failures:
         first = (outcome.message.strip().splitlines() or ["failed"])[0]
         print(f"  FAILED {outcome.spec.name}: {first[:160]}")
-    for note in [*result.notes, *_isolation_notes(result.protections)]:
+    for note in [*result.notes, *_isolation_notes(result)]:
         print(f"\n  Note: {note}")
     if summary and summary["tests"]:
         print(
@@ -127,8 +147,10 @@ def _grade(args: argparse.Namespace) -> int:
     from grading.runner import grade
 
     out = Path(args.out)
-    options = replace(_options(args, run_hidden=True), hide_paths=(str(out.resolve()),))
-    result = grade(Path(args.submission), options)
+    result = grade(Path(args.submission), _options(args, run_hidden=True))
+    if result.refusal:
+        print(f"grading {args.submission}: {result.refusal}", file=sys.stderr)
+        return 2
     write_submission_outputs(result, out)
     print(report.summary_line(result))
     print(f"score: {result.score:g}")
@@ -146,6 +168,10 @@ def _batch(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=not args.no_progress,
     )
+    refused = [r for r in summary.results if r.refusal]
+    if refused:
+        print(f"batch: {refused[0].refusal}", file=sys.stderr)
+        return 2
     for result in summary.results:
         print(f"{result.submission}: {result.score:g}")
     cpu = sum(r.cpu_time for r in summary.results)

@@ -96,15 +96,35 @@ def _extract_zip(source: Path, dest: Path) -> str | None:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > MAX_FILES or sum(m.file_size for m in members) > MAX_TOTAL_BYTES:
             return "the submission is too large (files or bytes)"
-        for member in members:
-            path = PurePosixPath(member.filename.replace("\\", "/"))
-            is_link = stat.S_ISLNK(member.external_attr >> 16)
-            if path.is_absolute() or not _allowed(path.parts) or is_link:
-                continue
-            target = dest.joinpath(*path.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as reader, open(target, "wb") as writer:
-                shutil.copyfileobj(reader, writer, 1 << 16)
+        try:
+            return _extract_members(archive, members, dest)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir(parents=True)
+            return f"the zip is damaged and could not be unpacked ({_damage(exc)}): upload it again"
+
+
+def _damage(exc: BaseException) -> str:
+    text = str(exc)
+    match = re.search(r"for file '([^']+)'", text)
+    if match:
+        return f"{match.group(1)} fails its integrity check"
+    return type(exc).__name__
+
+
+def _extract_members(
+    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], dest: Path
+) -> str | None:
+    """Extract regular members inside `dest` (a bad CRC raises while reading)."""
+    for member in members:
+        path = PurePosixPath(member.filename.replace("\\", "/"))
+        is_link = stat.S_ISLNK(member.external_attr >> 16)
+        if path.is_absolute() or not _allowed(path.parts) or is_link:
+            continue
+        target = dest.joinpath(*path.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(member) as reader, open(target, "wb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 16)
     return None
 
 

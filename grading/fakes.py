@@ -1,66 +1,27 @@
-"""The grader's fake Redis and fake chat model, served on Unix sockets.
+"""The grader's view of one test's fake Redis and fake chat model.
 
-Both live in the grader's process, so tests inspect what the student's code really
-stored and really sent, whatever it claims:
+Both run in a confined process of their own (`grading.services`); these classes ask
+it, over a control socket only the grader holds, what the student's code really
+stored and really sent, whatever the code claims. What comes back is treated as
+untrusted data: bounded by the codec, and every field checked for its type here.
 
-- `FakeRedisService`: fakeredis behind a Unix socket. `dump()` lists every key with
-  its type, TTL and contents as text, so tests never depend on a submission's key
-  names; `advance(seconds)` moves the server's clock forward for expiry tests.
-- `ModelService`: `memory_course.openai_stub.OpenAICompatibleServer`'s handler behind
-  a Unix socket. `prompts` are the messages of every request, as received;
-  `fail_next(n)` makes the next `n` completions fail with HTTP 500.
+- `FakeRedisService`: `dump()` lists every key with its type, TTL and contents as
+  text, so tests never depend on a submission's key names; `advance(seconds)` moves
+  the fake server's clock forward for expiry tests.
+- `ModelService`: `prompts` are the messages of every request, as received;
+  `reply_to(i)` the offline model's reply; `fail_next(n)` makes the next `n`
+  completions fail with HTTP 500.
 """
 
 from __future__ import annotations
 
-import os
-import socketserver
-import threading
 from dataclasses import dataclass
-from itertools import count
-from pathlib import Path
 from typing import Any
 
-import fakeredis
-from fakeredis._clients._tcp_server import TCPFakeRequestHandler
-
-from memory_course.offline_model import OfflineChatModel, compose_reply
-from memory_course.openai_stub import OpenAICompatibleServer, openai_messages_to_langchain
+from grading.codec import Op
+from grading.sandbox import ServiceProcess, ServiceUnavailable
 
 __all__ = ["FakeRedisService", "KeyState", "ModelService", "Prompt"]
-
-
-class _RedisHandler(TCPFakeRequestHandler):
-    def setup(self) -> None:
-        # Unix-socket peers have no address; give each connection its own identity.
-        self.client_address = ("unix", next(self.server.client_ids))  # type: ignore[attr-defined]
-        super().setup()
-
-
-class _UnixRedisServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def __init__(self, path: str, fake_server: fakeredis.FakeServer):
-        self._shutdown_event = threading.Event()
-        self.fake_server = fake_server
-        self.client_ids = count()
-        self.clients: dict[Any, Any] = {}
-        super().__init__(path, _RedisHandler)
-
-    def shutdown(self) -> None:
-        self._shutdown_event.set()
-        super().shutdown()
-
-
-class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
-def _serve(server: socketserver.BaseServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005})
-    thread.daemon = True
-    thread.start()
-    return thread
 
 
 @dataclass(frozen=True)
@@ -76,55 +37,27 @@ class KeyState:
         return needle in self.name or needle in self.text
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, dict):
-        return "\n".join(f"{_text(k)}\n{_text(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple, set)):
-        return "\n".join(_text(v) for v in value)
-    return str(value)
+def _key_state(raw: Any) -> KeyState:
+    if not isinstance(raw, dict):
+        raise ServiceUnavailable("the fake Redis answered a malformed key list")
+    try:
+        return KeyState(str(raw["name"]), str(raw["type"]), int(raw["ttl"]), str(raw["text"]))
+    except (KeyError, TypeError, ValueError):
+        raise ServiceUnavailable("the fake Redis answered a malformed key list") from None
 
 
 class FakeRedisService:
-    """A fakeredis server on a Unix socket, with generic inspection for tests."""
+    """The test's fake Redis, inspected through its service process."""
 
-    def __init__(self, socket_path: Path):
-        self.socket_path = str(socket_path)
-        self.server = fakeredis.FakeServer()
-        self._unix = _UnixRedisServer(self.socket_path, self.server)
-        os.chmod(self.socket_path, 0o666)  # reachable by the submission's own uid
-        self._thread = _serve(self._unix)
-        self.client = fakeredis.FakeRedis(server=self.server)
-
-    def stop(self) -> None:
-        self._unix.shutdown()
-        self._unix.server_close()
-        self._thread.join(timeout=5)
+    def __init__(self, service: ServiceProcess):
+        self._service = service
 
     def dump(self) -> list[KeyState]:
         """Every live key with its type, TTL and contents (sorted by name)."""
-        states = []
-        for raw in sorted(self.client.scan_iter(count=1000)):
-            kind = _text(self.client.type(raw))
-            getter = {
-                "string": lambda k: self.client.get(k),
-                "list": lambda k: self.client.lrange(k, 0, -1),
-                "hash": lambda k: self.client.hgetall(k),
-                "set": lambda k: sorted(self.client.smembers(k)),
-                "zset": lambda k: self.client.zrange(k, 0, -1, withscores=True),
-                "stream": lambda k: self.client.xrange(k),
-                "ReJSON-RL": lambda k: self.client.json().get(k),
-            }.get(kind)
-            try:
-                contents = _text(getter(raw)) if getter else ""
-            except Exception:  # a key that expired between scan and read
-                continue
-            ttl = self.client.ttl(raw)
-            if ttl == -2:
-                continue
-            states.append(KeyState(_text(raw), kind, int(ttl), contents))
-        return states
+        raw = self._service.request(Op.DUMP)
+        if not isinstance(raw, list):
+            raise ServiceUnavailable("the fake Redis answered a malformed key list")
+        return [_key_state(item) for item in raw]
 
     def keys_mentioning(self, needle: str) -> list[KeyState]:
         """Keys whose name or contents contain `needle` (a session id, a marker word)."""
@@ -139,17 +72,7 @@ class FakeRedisService:
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward: every expiry comes `seconds` closer."""
-        with self.server.lock:
-            for db in self.server.dbs.values():
-                for item in db._dict.values():
-                    if item.expireat is not None:
-                        item.expireat -= seconds
-                db._expiry_heap[:] = [
-                    (item.expireat, key)
-                    for key, item in db._dict.items()
-                    if item.expireat is not None
-                ]
-                db._expiry_heap.sort()
+        self._service.request(Op.ADVANCE, seconds=float(seconds))
 
 
 class Prompt(list):
@@ -172,43 +95,41 @@ class Prompt(list):
 
 def _content(value: Any) -> str:
     if isinstance(value, list):
-        return "".join(part.get("text", "") for part in value if isinstance(part, dict))
+        return "".join(str(part.get("text", "")) for part in value if isinstance(part, dict))
     return "" if value is None else str(value)
 
 
 class ModelService:
-    """The OpenAI-compatible stub on a Unix socket, answered by the offline model."""
+    """The test's fake model (the OpenAI-compatible stub), inspected through its service."""
 
-    def __init__(self, socket_path: Path):
-        self.socket_path = str(socket_path)
-        self.stub = OpenAICompatibleServer(model=OfflineChatModel())
-        self.stub._httpd.server_close()  # its TCP listener is not used: Unix socket only
-        self._unix = _UnixHTTPServer(self.socket_path, self.stub._handler_class())
-        os.chmod(self.socket_path, 0o666)
-        self._thread = _serve(self._unix)
-
-    def stop(self) -> None:
-        self._unix.shutdown()
-        self._unix.server_close()
-        self._thread.join(timeout=5)
+    def __init__(self, service: ServiceProcess):
+        self._service = service
 
     def fail_next(self, count: int = 1) -> None:
-        self.stub.fail_next(count)
+        self._service.request(Op.FAIL_NEXT, count=int(count))
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        return self.stub.requests
+        raw = self._service.request(Op.REQUESTS)
+        if not isinstance(raw, list):
+            raise ServiceUnavailable("the fake model answered a malformed request list")
+        return [body if isinstance(body, dict) else {} for body in raw]
 
     @property
     def prompts(self) -> list[Prompt]:
-        return [
-            Prompt(
-                (str(m.get("role")), _content(m.get("content"))) for m in body.get("messages", [])
+        prompts = []
+        for body in self.requests:
+            messages = body.get("messages", [])
+            messages = messages if isinstance(messages, list) else []
+            prompts.append(
+                Prompt(
+                    (str(m.get("role")), _content(m.get("content")))
+                    for m in messages
+                    if isinstance(m, dict)
+                )
             )
-            for body in self.requests
-        ]
+        return prompts
 
     def reply_to(self, prompt_index: int = -1) -> str:
         """The reply the model gave (or would give) to request `prompt_index`."""
-        body = self.requests[prompt_index]
-        return compose_reply(openai_messages_to_langchain(body.get("messages", [])))
+        return str(self._service.request(Op.REPLY_TO, index=int(prompt_index)))

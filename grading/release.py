@@ -165,7 +165,7 @@ def solution_fingerprints(repo: Path) -> list[str]:
 
     A line also present in the stubs, the support package, the notebooks or the public
     tests is public by design (signatures, docstrings, shared helpers, prompts), so it
-    is not a fingerprint.
+    is not a fingerprint; nor is an import, which names only modules anyone can see.
     """
     folders = ("exercises", "memory_course", "notebooks", "grading/tests/public")
     public = "\n".join(
@@ -178,6 +178,8 @@ def solution_fingerprints(repo: Path) -> list[str]:
     for path in sorted((repo / "solutions").glob("*.py")):
         for line in path.read_text().splitlines():
             text = line.strip()
+            if text.startswith(("import ", "from ")):
+                continue
             if len(text) >= _MIN_FINGERPRINT and text not in public and text not in prints:
                 prints.append(text)
     return prints

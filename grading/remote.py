@@ -12,13 +12,18 @@ expected-exception check can be satisfied by crashing.
 
 from __future__ import annotations
 
-import builtins
 import itertools
-import json
-from datetime import date, datetime
-from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
+from grading.codec import (
+    Message,
+    Op,
+    RemoteError,
+    RemoteObject,
+    decode_value,
+    message,
+    remote_error,
+)
 from grading.sandbox import SubmissionCrashed, SubmissionProcess
 
 __all__ = [
@@ -27,150 +32,10 @@ __all__ = [
     "RemoteError",
     "RemoteHistory",
     "RemoteObject",
-    "decode",
     "message",
 ]
 
-
-class RemoteError(Exception):
-    """An exception raised by the student's code, carried back by name and message."""
-
-    type_name: str = "Exception"
-    mro_names: tuple[str, ...] = ()
-    remote_message: str = ""
-
-    where: str = ""
-
-    def __str__(self) -> str:
-        where = f" (raised by your code while {self.where})" if self.where else ""
-        return f"{self.remote_message or '(no message)'}{where}"
-
-
-@cache
-def _error_class(type_name: str, builtin_name: str | None) -> type[RemoteError]:
-    base = getattr(builtins, builtin_name) if builtin_name else None
-    bases: tuple[type, ...] = (RemoteError, base) if base is not None else (RemoteError,)
-    # Shown by pytest as `SessionNotFoundError: ...`, like a built-in exception.
-    return type(type_name, bases, {"__module__": "builtins"})
-
-
-def remote_error(info: dict[str, Any], where: str = "") -> RemoteError:
-    """Rebuild a `RemoteError` from `describe_exception` data."""
-    mro = tuple(str(name) for name in info.get("mro", []))
-    builtin_name = next(
-        (
-            name
-            for name in mro
-            if name not in {"Exception", "BaseException", "object"}
-            and isinstance(getattr(builtins, name, None), type)
-            and issubclass(getattr(builtins, name), Exception)
-        ),
-        None,
-    )
-    type_name = str(info.get("type", "Exception"))
-    error = _error_class(type_name, builtin_name)(str(info.get("message", "")))
-    error.type_name = type_name
-    error.mro_names = mro
-    error.remote_message = str(info.get("message", ""))
-    error.where = where
-    return error
-
-
-class Message(NamedTuple):
-    """A LangChain message as reported by the student's process."""
-
-    type: str
-    content: str
-
-
-def message(kind: str, content: str) -> dict[str, str]:
-    """A message argument for a request: `kind` is "human", "ai" or "system"."""
-    return {"$message": kind, "content": content}
-
-
-class _Failure:
-    def __init__(self, info: dict[str, Any]):
-        self.info = info
-
-
-class RemoteObject:
-    """An object returned by the student's code (a `SessionInfo`), as described.
-
-    Attribute access, `obj[key]` and `obj.to_dict()` give what the student's object
-    gave for the fields of `SessionInfo`; an exception it raised is re-raised here.
-    `to_dict()` returns the parsed result of `json.dumps(obj.to_dict())` done in the
-    student's process, so a value that is not JSON-ready fails there.
-    """
-
-    def __init__(self, data: dict[str, Any]):
-        self.type_name = str(data.get("$object"))
-        self.is_dataclass = bool(data.get("dataclass"))
-        self._fields = {k: decode(v) for k, v in dict(data.get("fields", {})).items()}
-        self._items = {k: decode(v) for k, v in dict(data.get("items", {})).items()}
-        self._to_dict = data.get("to_dict", {})
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name not in self._fields:
-            raise AttributeError(f"{self.type_name} object has no attribute {name!r}")
-        return _unwrap(self._fields[name])
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._items:
-            raise KeyError(key)
-        return _unwrap(self._items[key])
-
-    def to_dict(self) -> Any:
-        if "$error" in self._to_dict:
-            raise remote_error(self._to_dict["$error"])
-        return json.loads(self._to_dict["json"])
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{key}={value!r}"
-            for key, value in self._fields.items()
-            if key in ("session_id", "user_id", "message_count")
-        )
-        return f"{self.type_name}({shown}, ...)"
-
-
-class RemoteRepr(str):
-    """A value of a type the protocol does not carry, as its type name."""
-
-
-def _unwrap(value: Any) -> Any:
-    if isinstance(value, _Failure):
-        raise remote_error(value.info)
-    return value
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
-
-
-def decode(value: Any) -> Any:
-    """Protocol JSON to grader-side values (see `grading.protocol`)."""
-    if isinstance(value, list):
-        return [decode(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if "$datetime" in value:
-        try:
-            return datetime.fromisoformat(str(value["$datetime"]))
-        except ValueError:
-            return RemoteRepr(value["$datetime"])
-    if "$date" in value:
-        return date.fromisoformat(str(value["$date"]))
-    if "$dict" in value:
-        return {_hashable(decode(k)): decode(v) for k, v in value["$dict"]}
-    if "$message" in value:
-        return Message(str(value["$message"]), str(value.get("content", "")))
-    if "$object" in value:
-        return RemoteObject(value)
-    if "$error" in value:
-        return _Failure(value["$error"])
-    return RemoteRepr(str(value.get("$repr", "<unknown>")))
+decode = decode_value
 
 
 class _Remote:
@@ -188,11 +53,11 @@ class _Remote:
         return decode(answer["ok"])
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        request = {"op": "call", "target": self._id, "method": method, "args": list(args)}
+        request = {"op": Op.CALL.value, "target": self._id, "method": method, "args": list(args)}
         return self._result({**request, "kwargs": kwargs}, f"calling {method}()")
 
     def _get(self, name: str) -> Any:
-        request = {"op": "getattr", "target": self._id, "name": name}
+        request = {"op": Op.GETATTR.value, "target": self._id, "name": name}
         return self._result(request, f"reading .{name}")
 
 
@@ -200,7 +65,7 @@ class RemoteApp(_Remote):
     """A `ChatApplication` in the student's process; methods are forwarded by name."""
 
     def __init__(self, process: SubmissionProcess, options: dict[str, Any], **injected: Any):
-        request = {"op": "new", "kwargs": options, **injected}
+        request = {"op": Op.NEW.value, "kwargs": options, **injected}
         super().__init__(process, request, "constructing ChatApplication")
 
     def __getattr__(self, name: str) -> Any:
@@ -229,7 +94,7 @@ class RemoteHistory(_Remote):
     """A `LimitedRedisChatHistory` in the student's process."""
 
     def __init__(self, process: SubmissionProcess, session_id: str, options: dict[str, Any], **kw):
-        request = {"op": "history", "session_id": session_id, "kwargs": options, **kw}
+        request = {"op": Op.HISTORY.value, "session_id": session_id, "kwargs": options, **kw}
         super().__init__(process, request, "constructing LimitedRedisChatHistory")
 
     @property
@@ -248,7 +113,7 @@ class RemoteHistory(_Remote):
 
 def class_mro(process: SubmissionProcess, name: str) -> list[str]:
     """The class names in the ancestry of the submission's module attribute `name`."""
-    answer = process.request({"op": "class_info", "name": name}, f"inspecting {name}")
+    answer = process.request({"op": Op.CLASS_INFO.value, "name": name}, f"inspecting {name}")
     if "error" in answer:
         raise remote_error(answer["error"])
     return list(decode(answer["ok"]).get("mro", []))

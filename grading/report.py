@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 from xml.etree import ElementTree
 
@@ -20,6 +21,7 @@ from grading.score import NOT_RUN, PASSED, REQUIREMENTS, GradingResult, TestOutc
 
 __all__ = [
     "HIDDEN_VISIBILITY",
+    "safe_text",
     "class_statistics",
     "csv_header",
     "csv_row",
@@ -32,6 +34,27 @@ __all__ = [
 
 # Gradescope shows hidden tests (their feedback message only) after grades are published.
 HIDDEN_VISIBILITY = "after_published"
+
+
+# Control characters (terminal escapes, what XML 1.0 forbids) and unpaired surrogates.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# A spreadsheet reads a cell starting with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """`text` with every control character and unpaired surrogate replaced by U+FFFD.
+
+    Applied to everything that comes from a student before any report is written:
+    no terminal escape reaches the instructor's terminal, and XML, JSON, Markdown and
+    CSV writers only ever see printable text, newlines and tabs.
+    """
+    return _UNSAFE.sub("\ufffd", str(text))
+
+
+def _csv_cell(text: str) -> str:
+    text = safe_text(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _fmt(points: float) -> str:
@@ -76,30 +99,50 @@ def results_json(result: GradingResult) -> dict[str, Any]:
                 "score": outcome.earned,
                 "max_score": outcome.spec.points,
                 "status": "passed" if outcome.status == PASSED else "failed",
-                "output": _test_output(outcome),
+                "output": safe_text(_test_output(outcome)),
                 "visibility": HIDDEN_VISIBILITY if outcome.spec.hidden else "visible",
                 "tags": [outcome.spec.requirement],
             }
         )
-    output = [summary_line(result), *result.notes]
+    output = [summary_line(result), *isolation_lines(result), *result.notes]
     return {
         "score": result.score,
         "execution_time": max(1, round(result.execution_time)),
-        "output": "\n".join(output),
+        "output": safe_text("\n".join(output)),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
+def isolation_lines(result: GradingResult) -> list[str]:
+    """`isolation: strong`, or `isolation: weak` and what was not protected."""
+    if not result.isolation:
+        return []
+    lines = [f"isolation: {result.isolation}"]
+    lines += [f"  not protected: {gap}" for gap in result.isolation_gaps]
+    return lines
+
+
+def _is_error(outcome: TestOutcome) -> bool:
+    return outcome.status not in (PASSED, NOT_RUN) and outcome.kind != "failure"
+
+
 def junit_xml(result: GradingResult) -> str:
-    """JUnit XML: one testcase per graded test; failures carry the safe message."""
+    """JUnit XML (Jenkins xunit's junit-10.xsd): one testcase per graded test.
+
+    An assertion that did not hold is a `<failure>`; an exception, time-out, crash or
+    import failure an `<error>`. Messages are the safe ones the student may read.
+    """
     run = [(o, n) for o, n in _names(result) if o.status != NOT_RUN]
+    errors = sum(_is_error(o) for o, _ in run)
     suite = ElementTree.Element(
         "testsuite",
         name=f"grading:{result.submission}",
         tests=str(len(run)),
-        failures=str(sum(o.status != PASSED for o, _ in run)),
+        failures=str(sum(o.status != PASSED for o, _ in run) - errors),
+        errors=str(errors),
+        skipped="0",
         time=f"{result.execution_time:.3f}",
     )
     properties = ElementTree.SubElement(suite, "properties")
@@ -114,8 +157,13 @@ def junit_xml(result: GradingResult) -> str:
             time=f"{outcome.duration:.3f}",
         )
         if outcome.status != PASSED:
-            failure = ElementTree.SubElement(case, "failure", message=_first_line(outcome.message))
-            failure.text = outcome.message
+            tag = "error" if _is_error(outcome) else "failure"
+            message = safe_text(outcome.message)
+            element = ElementTree.SubElement(case, tag, message=_first_line(message))
+            element.text = message
+    output = "\n".join([*isolation_lines(result), *result.notes])
+    if output:
+        ElementTree.SubElement(suite, "system-out").text = safe_text(output)
     ElementTree.indent(suite)
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -125,14 +173,18 @@ def _first_line(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines()) or "    (no message)"
+    """An indented code block: Markdown shows it as literal text, never as markup."""
+    lines = safe_text(text).splitlines()
+    return "\n".join("    " + line for line in lines) or "    (no message)"
 
 
 def feedback_markdown(result: GradingResult, hidden_summary: dict[str, Any] | None = None) -> str:
     """The student's feedback: totals, a table per requirement, then each failure."""
     lines = [f"# Feedback: {result.submission}", "", f"**Score: {summary_line(result)}**", ""]
+    for line in isolation_lines(result):
+        lines += [f"`{line.strip()}`", ""]
     for note in result.notes:
-        lines += [f"> {line}" for line in note.splitlines()] + [""]
+        lines += [_quote(note), ""]
     lines += ["| Requirement | Points | Tests passed |", "| --- | --- | --- |"]
     for row in result.by_requirement():
         tests = f"{row['passed']}/{row['tests']}"
@@ -163,7 +215,16 @@ def feedback_markdown(result: GradingResult, hidden_summary: dict[str, Any] | No
     return "\n".join(lines)
 
 
-GRADEBOOK_COLUMNS = ["student", "score", "max_score", "bonus", "bonus_max", "percent", "notes"]
+GRADEBOOK_COLUMNS = [
+    "student",
+    "score",
+    "max_score",
+    "bonus",
+    "bonus_max",
+    "percent",
+    "isolation",
+    "notes",
+]
 
 
 def csv_header(result: GradingResult | None = None) -> list[str]:
@@ -178,13 +239,14 @@ def csv_row(result: GradingResult) -> list[str]:
     per_requirement = {row["requirement"]: row["earned"] for row in result.by_requirement()}
     note = " | ".join(n.splitlines()[0] for n in result.notes)[:300]
     return [
-        result.submission,
+        _csv_cell(result.submission),
         _fmt(base),
         _fmt(result.max_score),
         _fmt(bonus),
         _fmt(result.bonus_max),
         f"{percent:.1f}",
-        note,
+        result.isolation or "",
+        _csv_cell(note),
         *[_fmt(per_requirement.get(key, 0.0)) for key in REQUIREMENTS],
     ]
 

@@ -10,12 +10,13 @@ student's processes cannot reach the pipe (their descriptors are closed on start
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
-import select
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,52 +26,67 @@ from typing import Any
 
 import pytest
 
-from grading import confine
-from grading.plugin import GRADING_DIR, runtime_of
+from grading import confine, defaults, shards
+from grading.report import safe_text
 from grading.sandbox import kill_descendants
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
+from grading.zygote import Zygote
 
 __all__ = ["GradingOptions", "grade", "hidden_summary"]
 
+GRADING_DIR = Path(__file__).resolve().parent
+REPO_DIR = GRADING_DIR.parent
 TESTS_DIR = GRADING_DIR / "tests"
 HIDDEN_SUMMARY = TESTS_DIR / "hidden_summary.json"
-# Seconds the grading run may take beyond the tests' own budget (start-up, teardown).
-GRACE_SECONDS = 30.0
-MESSAGE_LIMIT = 1500
-OUTPUT_LIMIT = 1000
+# The environment of a grading run: nothing of the caller's (API keys, tokens).
+RUN_ENVIRONMENT_KEEP = ("PATH", "LANG", "LC_ALL", "TMPDIR")
 
 
 @dataclass(frozen=True)
 class GradingOptions:
-    """How to grade: limits, and whether hidden tests run (`check` does not run them)."""
+    """How to grade: limits, whether hidden tests run (`check` does not run them), and
+    whether weak isolation is accepted (`check` accepts it; `grade`/`batch` refuse it
+    unless told)."""
 
-    test_timeout: float = 5.0
-    run_timeout: float = 300.0
-    memory_mb: int = 1024
+    test_timeout: float = defaults.TEST_TIMEOUT_S
+    run_timeout: float = defaults.RUN_TIMEOUT_S
+    memory_mb: int = defaults.MEMORY_MB
     run_hidden: bool = True
     namespaces: bool = True
-    hide_paths: tuple[str, ...] = ()
+    allow_weak_isolation: bool = False
+    # Shards a run starts with (more start while tests wait on deadlines); see
+    # `grading.shards`. A batch grades submissions in parallel, so one each there.
+    shards: int = 2
     tests_dir: Path = field(default=TESTS_DIR)
+
+    def to_json(self) -> str:
+        return json.dumps({**dataclasses.asdict(self), "tests_dir": str(self.tests_dir)})
+
+    @classmethod
+    def from_json(cls, text: str) -> GradingOptions:
+        data = json.loads(text)
+        return cls(**{**data, "tests_dir": Path(data["tests_dir"])})
 
 
 def _public_message(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr)
-    text = text.strip()
-    if len(text) > MESSAGE_LIMIT:
-        text = text[:MESSAGE_LIMIT] + " [...]"
+    text = safe_text(text.strip())
+    if len(text) > defaults.MESSAGE_LIMIT:
+        text = text[: defaults.MESSAGE_LIMIT] + " [...]"
     output = dict(report.user_properties).get("student_output")
     if output:
-        text += "\n\nYour code printed:\n" + str(output)[:OUTPUT_LIMIT]
+        text += "\n\nYour code printed:\n" + safe_text(str(output)[: defaults.OUTPUT_SHOWN_CHARS])
     return text
 
 
 class _ResultStream:
     """Plugin of the grading run: one JSON line per event, written to `fd`."""
 
-    def __init__(self, fd: int, run_hidden: bool):
+    def __init__(self, fd: int, run_hidden: bool, queue_fd: int | None = None):
         self.fd = fd
         self.run_hidden = run_hidden
+        self.queue_fd = queue_fd
         self.specs: dict[str, TestSpec] = {}
         self.failed: dict[str, pytest.TestReport] = {}
         self.durations: dict[str, float] = {}
@@ -86,11 +102,36 @@ class _ResultStream:
 
         for item in items:
             self.specs[item.nodeid] = spec_from_item(item)
-        self._emit({"event": "collected", "tests": [vars(s) for s in self.specs.values()]})
         if not self.run_hidden:
             hidden = [item for item in items if self.specs[item.nodeid].hidden]
             items[:] = [item for item in items if not self.specs[item.nodeid].hidden]
             config.hook.pytest_deselected(items=hidden)
+        self._emit(
+            {
+                "event": "collected",
+                "tests": [vars(s) for s in self.specs.values()],
+                "selected": [item.nodeid for item in items],
+            }
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """Run the tests the runner hands out, one at a time, until it says stop."""
+        if self.queue_fd is None or session.config.option.collectonly:
+            return None
+        from grading.plugin import runtime_of
+
+        runtime_of(session.config).start()  # ready before the first test is asked for
+        items = {item.nodeid: item for item in session.items}
+        with open(self.queue_fd, "rb", buffering=0, closefd=False) as queue:
+            while True:
+                self._emit({"event": "next"})
+                node = queue.readline().decode().strip()
+                if not node:
+                    return True
+                item = items.get(node)
+                if item is not None:
+                    item.config.hook.pytest_runtest_protocol(item=item, nextitem=None)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         node = report.nodeid
@@ -101,23 +142,32 @@ class _ResultStream:
             return
         spec = self.specs[node]
         failure = self.failed.get(node)
+        kind = ""
         if failure is None:
             status, message = PASSED, ""
-        elif spec.hidden:
-            status, message = FAILED, spec.feedback or ""
         else:
-            status, message = FAILED, _public_message(failure)
-        event = {"node_id": node, "status": status, "message": message}
+            kind = dict(failure.user_properties).get("outcome_kind", "error")
+            if spec.hidden:
+                status, message = FAILED, spec.feedback or ""
+            else:
+                status, message = FAILED, _public_message(failure)
+        event = {"node_id": node, "status": status, "message": message, "kind": kind}
         self._emit({"event": "result", **event, "duration": self.durations[node]})
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from grading.plugin import runtime_of
+        from grading.runtime import weak_isolation_gaps
+
         runtime = runtime_of(session.config)
         self._emit(
             {
                 "event": "runtime",
                 "protections": runtime.protections,
-                "import_error": runtime.import_error,
+                "import_error": None if runtime.refusal else runtime.import_error,
+                "refusal": runtime.refusal,
                 "missing": runtime.missing,
+                "isolation": runtime.isolation,
+                "gaps": weak_isolation_gaps(runtime.protections),
             }
         )
 
@@ -141,50 +191,44 @@ def _pytest_args(source: Path, options: GradingOptions, collect_only: bool = Fal
         "-q",
         # Only the crash line is reported: skip rendering source in tracebacks (slow).
         "--tb=native",
-        *[f"--hide-path={p}" for p in options.hide_paths],
         *(["--no-namespaces"] if not options.namespaces else []),
+        *(["--refuse-weak-isolation"] if not options.allow_weak_isolation else []),
         *(["--collect-only"] if collect_only else []),
     ]
     return args + paths
 
 
-def _grading_run(write_fd: int, log_path: Path, source: Path, options: GradingOptions) -> None:
-    """The forked grading run: pytest with the result stream; never returns."""
-    code = 70
+def _run_environment() -> dict[str, str]:
+    env = {key: os.environ[key] for key in RUN_ENVIRONMENT_KEEP if key in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def _run_command(source: Path, options: GradingOptions, mode: str) -> list[str]:
+    return [sys.executable, "-m", "grading.runner", mode, str(source), options.to_json()]
+
+
+def _run_main(argv: list[str]) -> None:
+    """A grading run (shard): pytest with the result stream; exits with pytest's status.
+
+    `argv`: mode ("run" or "collect"), source, options as JSON, then `--events-fd=N`,
+    `--queue-fd=N` and `--zygote-fd=N` (see `grading.shards`).
+    """
+    mode, source, options_json = argv[0], Path(argv[1]), argv[2]
+    fds = dict(arg[2:].split("=", 1) for arg in argv[3:])
+    options = GradingOptions.from_json(options_json)
+    code = os.EX_SOFTWARE
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
-        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        stream = _ResultStream(write_fd, options.run_hidden)
-        code = int(pytest.main(_pytest_args(source, options), plugins=[stream]))
-    except BaseException:
-        code = 70
+        queue_fd = int(fds["queue-fd"]) if mode == "run" else None
+        stream = _ResultStream(int(fds["events-fd"]), options.run_hidden, queue_fd)
+        args = _pytest_args(source, options, collect_only=mode == "collect")
+        if "zygote-fd" in fds:
+            args.insert(0, f"--zygote-fd={fds['zygote-fd']}")
+        code = int(pytest.main(args, plugins=[stream]))
     finally:
+        sys.stdout.flush()
         os._exit(code)
-
-
-def _read_events(read_fd: int, deadline: float) -> tuple[list[dict[str, Any]], bool]:
-    """JSON events until EOF; `timed_out` is True when the deadline came first."""
-    events: list[dict[str, Any]] = []
-    buffer = b""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return events, True
-        readable, _, _ = select.select([read_fd], [], [], remaining)
-        if not readable:
-            return events, True
-        chunk = os.read(read_fd, 1 << 16)
-        if not chunk:
-            return events, False
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        events.extend(json.loads(line) for line in lines if line.strip())
 
 
 def _tail(path: Path, limit: int = 2000) -> str:
@@ -209,18 +253,28 @@ def grade(
     children_before = {child.pid for child in _children()}
     was_subreaper = confine.set_child_subreaper()
     started, cpu_before = time.monotonic(), _children_cpu()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        _grading_run(write_fd, log_path, source, options)
-    os.close(write_fd)
+    zygote, controls = Zygote.launch(shards.MAX_SHARDS)
+    command, environment = _run_command(source, options, "run"), _run_environment()
+
+    def start_another() -> shards.Shard | None:
+        if not controls:
+            return None
+        return shards.start_shard(command, environment, controls.pop(0), log_path)
+
+    running: list[shards.Shard] = []
     try:
-        deadline = started + options.run_timeout + GRACE_SECONDS
-        events, timed_out = _read_events(read_fd, deadline)
+        for _ in range(max(1, min(options.shards, shards.MAX_SHARDS))):
+            running.append(start_another())  # type: ignore[arg-type]
+        deadline = started + options.run_timeout + defaults.GRACE_S
+        events, timed_out = shards.drive(running, start_another, deadline)
     finally:
-        os.close(read_fd)
-        _end(pid)
+        for control in controls:
+            control.close()
+        for shard in running:
+            shard.close()
+            _end(shard.process)
+        zygote.kill()  # it holds nothing to flush
+        zygote.wait()
         kill_descendants(spare=children_before)
         if was_subreaper:
             confine.set_child_subreaper(False)
@@ -243,29 +297,38 @@ def _assemble(
             specs = [TestSpec.from_dict(test) for test in event["tests"]]
         elif event["event"] == "result":
             finished[event["node_id"]] = event
-        elif event["event"] == "runtime":
-            result.protections = list(event.get("protections") or [])
+        elif event["event"] == "runtime":  # one per shard: the weakest one counts
+            if event.get("protections") and (
+                not result.protections or event.get("isolation") == "weak"
+            ):
+                result.protections = list(event["protections"])
+                result.isolation = event.get("isolation")
+                result.isolation_gaps = list(event.get("gaps") or [])
+            if event.get("refusal"):
+                result.refusal = str(event["refusal"])
+            notes = []
             if event.get("import_error"):
-                result.notes.append(str(event["import_error"]))
+                notes.append(safe_text(str(event["import_error"])))
             if event.get("missing"):
-                result.notes.append(
-                    "missing from chat_application.py: " + ", ".join(event["missing"])
-                )
+                notes.append("missing from chat_application.py: " + ", ".join(event["missing"]))
+            result.notes += [note for note in notes if note not in result.notes]
     for spec in specs:
         done = finished.get(spec.node_id)
         if done is not None:
-            outcome = TestOutcome(spec, done["status"], done["message"], done["duration"])
+            outcome = TestOutcome(
+                spec, done["status"], done["message"], done["duration"], done.get("kind", "")
+            )
         elif spec.hidden and not options.run_hidden:
             outcome = TestOutcome(spec, NOT_RUN, "hidden test: run only by the instructor's grader")
         else:
             reason = (
                 "the submission's time budget ran out" if timed_out else "the grading run ended"
             )
-            outcome = TestOutcome(spec, FAILED, f"not run: {reason}")
+            outcome = TestOutcome(spec, FAILED, f"not run: {reason}", kind="error")
         result.outcomes.append(outcome)
     if timed_out:
         result.notes.append(
-            f"grading stopped after {options.run_timeout + GRACE_SECONDS:.0f} s "
+            f"grading stopped after {options.run_timeout + defaults.GRACE_S:.0f} s "
             "(the submission's wall-clock cap); unfinished tests count as failed"
         )
 
@@ -276,15 +339,14 @@ def _children() -> list[Any]:
     return psutil.Process().children()
 
 
-def _end(pid: int) -> None:
+def _end(run: subprocess.Popen[bytes]) -> None:
     """Reap the grading run, killing it first if it is still running."""
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == 0:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+    if run.poll() is None:
+        try:
+            run.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            run.send_signal(signal.SIGKILL)
+            run.wait()
 
 
 def _children_cpu() -> float:
@@ -318,29 +380,21 @@ def hidden_summary(options: GradingOptions | None = None) -> dict[str, Any] | No
 
 
 def _collect_specs(options: GradingOptions) -> list[TestSpec]:
-    """Collect (without running) every graded test, in a forked process."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        code = 70
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-            stream = _ResultStream(write_fd, run_hidden=True)
-            args = _pytest_args(Path(os.devnull), options, collect_only=True)
-            code = int(pytest.main(args, plugins=[stream]))
-        finally:
-            os._exit(code)
-    os.close(write_fd)
+    """Collect (without running) every graded test, in a grading run of its own."""
+    work = Path(tempfile.mkdtemp(prefix="grading-collect-"))
+    command = _run_command(Path(os.devnull), options, "collect")
+    shard = shards.start_shard(command, _run_environment(), None, work / "log")
     try:
-        events, _ = _read_events(read_fd, time.monotonic() + 120)
+        events, _ = shards.drive([shard], lambda: None, time.monotonic() + 120)
     finally:
-        os.close(read_fd)
-        os.waitpid(pid, 0)
+        shard.close()
+        _end(shard.process)
+        shutil.rmtree(work, ignore_errors=True)
     for event in events:
         if event["event"] == "collected":
             return [TestSpec.from_dict(test) for test in event["tests"]]
     raise RuntimeError("the graded tests could not be collected")
+
+
+if __name__ == "__main__":
+    _run_main(sys.argv[1:])

@@ -1,47 +1,39 @@
-"""The grader's side of process isolation: a zygote, student processes, cleanup.
+"""The grader's side of process isolation: confined processes and cleanup.
 
-Process tree of one grading run (each arrow is a fork):
-
-    grading run (pytest + fake Redis + fake model; a child subreaper)
-      └─ zygote (forked before any thread exists; langchain already imported)
-           └─ launcher (enters new namespaces, forks, waits)
-                └─ student process (PID 1 of its namespace; `grading.child.main`)
-
-The zygote makes a fresh student process cheap (no interpreter start, no imports)
-and keeps fork away from the grader's threads. Each test gets its own student
-process; `SubmissionProcess.request` bounds every answer by the test's deadline and
-kills the process on time-out. `kill_descendants` ends everything the submission
-started, including processes that detached into a new session: without a PID
-namespace they are re-parented to the subreaper, which is us.
+Every confined process is forked by the run's zygote (`grading.zygote`), which
+never held grader state. `SubmissionProcess` is one student process driven through
+`grading.codec` under the test's deadline (killed on time-out); `ServiceProcess` is
+the confined process serving one test's fakes (`grading.services`). Both receive
+exactly the descriptors they need and nothing else. `kill_descendants` ends
+everything a submission started, including processes that detached into a new
+session: without a PID namespace they are re-parented to the subreaper, which is us.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
-import json
 import os
-import select
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from grading import confine
-from grading.protocol import MAX_ANSWER_BYTES, ProtocolError, read_frame, write_frame
+from grading import codec, defaults
+from grading.codec import Op, ProtocolError
+from grading.plan import IsolationPlan
+from grading.zygote import Zygote, ZygoteError
 
 __all__ = [
-    "IsolationPlan",
+    "ServiceProcess",
     "SubmissionCrashed",
     "SubmissionFailure",
     "SubmissionImportError",
     "SubmissionProcess",
     "SubmissionTimeout",
-    "Zygote",
     "kill_descendants",
 ]
 
@@ -59,166 +51,11 @@ class SubmissionCrashed(SubmissionFailure):
 
 
 class SubmissionImportError(SubmissionFailure):
-    """`chat_application.py` could not be imported."""
+    """`chat_application.py` could not be imported (`protections`: what was in force)."""
 
-
-@dataclass
-class IsolationPlan:
-    """How student processes of one grading run are confined (decided by the grader)."""
-
-    submission_dir: str
-    work_dir: str
-    redis_socket: str = ""
-    model_socket: str = ""
-    hide_paths: list[str] = field(default_factory=list)
-    memory_bytes: int = 1024 * 1024 * 1024
-    file_bytes: int = 1024 * 1024
-    cpu_seconds: int = 300
-    processes: int = 64
-    namespaces: bool = True
-    uid: int | None = None
-    gid: int | None = None
-
-    def spec(self, redis_socket: str, model_socket: str) -> dict[str, Any]:
-        return {
-            "submission_dir": self.submission_dir,
-            "work_dir": self.work_dir,
-            "redis_socket": redis_socket,
-            "model_socket": model_socket,
-            "hide_paths": self.hide_paths,
-            "namespaces": self.namespaces,
-            "uid": self.uid,
-            "gid": self.gid,
-            "limits": {
-                "memory_bytes": self.memory_bytes,
-                "file_bytes": self.file_bytes,
-                "cpu_seconds": self.cpu_seconds,
-                "processes": self.processes,
-            },
-        }
-
-
-def _close_fds_except(keep: set[int]) -> None:
-    try:
-        fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        fds = list(range(3, 1024))
-    for fd in fds:
-        if fd > 2 and fd not in keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def _reap_children() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _launcher(spec: dict[str, Any], fds: list[int], control: socket.socket) -> None:
-    """Enter namespaces, fork the student's process, report its pid, wait for it."""
-    from grading import child
-
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    namespaces = confine.enter_namespaces() if spec["namespaces"] else []
-    pid = os.fork()
-    if pid == 0:
-        control.close()
-        child.main(spec, fds[0], fds[1], namespaces)
-    for fd in fds:
-        os.close(fd)
-    control.send(json.dumps({"pid": pid}).encode())
-    control.close()
-    while True:
-        try:
-            os.waitpid(pid, 0)
-            break
-        except ChildProcessError:
-            break
-        except InterruptedError:
-            continue
-
-
-def _zygote_main(control: socket.socket) -> None:
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    _close_fds_except({control.fileno()})
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
-        signal.signal(sig, signal.SIG_DFL)
-    # Objects imported so far are never collected: forked processes then share their
-    # pages instead of copying them when the collector walks them.
-    gc.collect()
-    gc.freeze()
-    while True:
-        _reap_children()
-        try:
-            message, fds, _flags, _addr = socket.recv_fds(control, 1 << 16, 2)
-        except OSError:
-            return
-        if not message:
-            return
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _launcher(json.loads(message), fds, control)
-            finally:
-                os._exit(0)
-        for fd in fds:
-            os.close(fd)
-
-
-class Zygote:
-    """A pre-imported process that forks student processes on request.
-
-    Start it before the grading run starts any thread. `spawn` hands it the two
-    descriptors the new process keeps (its end of the protocol socket, its output
-    file) and returns the new process's pid as seen from here.
-    """
-
-    def __init__(self) -> None:
-        self.pid: int | None = None
-        self._control: socket.socket | None = None
-
-    def start(self) -> Zygote:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        pid = os.fork()
-        if pid == 0:
-            try:
-                ours.close()
-                _zygote_main(theirs)
-            finally:
-                os._exit(0)
-        theirs.close()
-        self.pid, self._control = pid, ours
-        return self
-
-    def spawn(self, spec: dict[str, Any], fds: list[int], timeout: float = 10.0) -> int:
-        if self._control is None:
-            raise RuntimeError("the zygote is not running")
-        socket.send_fds(self._control, [json.dumps(spec).encode()], fds)
-        self._control.settimeout(timeout)
-        try:
-            reply = json.loads(self._control.recv(1 << 16))
-        except (OSError, ValueError) as exc:
-            raise SubmissionCrashed(f"could not start the submission's process: {exc}") from None
-        return int(reply["pid"])
-
-    def stop(self) -> None:
-        if self._control is not None:
-            self._control.close()
-            self._control = None
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.pid = None
+    def __init__(self, message: str, protections: list[str] | None = None):
+        super().__init__(message)
+        self.protections = protections or []
 
 
 def _children_of(pid: int) -> list[int]:
@@ -269,11 +106,11 @@ def _is_zombie(pid: int) -> bool:
             return True
 
 
-def kill_descendants(spare: set[int] | None = None, uid: int | None = None) -> int:
+def kill_descendants(spare: set[int] | None = None, uids: tuple[int, ...] = ()) -> int:
     """SIGKILL every descendant of this process except the processes in `spare`; reap them.
 
-    A spared process is kept but its descendants are not. With `uid`, also every
-    process running as that uid wherever it is (the uid is dedicated to one grading
+    A spared process is kept but its descendants are not. With `uids`, also every
+    process running as one of them wherever it is (they are dedicated to one grading
     run). Processes are stopped before they are killed and the walk repeats until
     nothing is left, so a process that forks meanwhile is caught on the next pass.
     Returns how many were killed.
@@ -283,7 +120,7 @@ def kill_descendants(spare: set[int] | None = None, uid: int | None = None) -> i
     killed = 0
     for _ in range(50):
         victims = [pid for pid in _descendants_of(me) if pid not in spare]
-        if uid is not None:
+        for uid in uids:
             victims += _processes_of_uid(uid)
         live = [pid for pid in dict.fromkeys(victims) if pid != me and not _is_zombie(pid)]
         for pid in live:
@@ -307,25 +144,23 @@ def _reap_our_children(spare: set[int]) -> None:
                 os.waitpid(pid, os.WNOHANG)
 
 
-def _read_with_deadline(sock: socket.socket, deadline: float) -> Any:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise TimeoutError
-    readable, _, _ = select.select([sock], [], [], remaining)
-    if not readable:
-        raise TimeoutError
-    sock.settimeout(max(deadline - time.monotonic(), 0.001))
-    return read_frame(sock, MAX_ANSWER_BYTES)  # socket.timeout is TimeoutError
+def _spawn(zygote: Zygote, plan: IsolationPlan, fds: list[int]) -> int:
+    try:
+        return zygote.spawn(plan, fds)
+    except ZygoteError as exc:
+        raise SubmissionCrashed(str(exc)) from None
 
 
 class SubmissionProcess:
-    """One student process, driven through the protocol under a deadline.
+    """One student process, driven through the codec under a deadline.
 
     `deadline` is a callable returning the `time.monotonic()` instant after which
-    the current test has run out of time.
+    the current test has run out of time; it bounds every answer end to end.
     """
 
-    def __init__(self, zygote: Zygote, spec: dict[str, Any], output_path: Path, deadline):
+    def __init__(
+        self, zygote: Zygote, plan: IsolationPlan, output_path: Path, deadline: Callable[[], float]
+    ):
         self.output_path = output_path
         self.deadline = deadline
         self.protections: list[str] = []
@@ -334,27 +169,33 @@ class SubmissionProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         output_fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            self.pid = zygote.spawn(spec, [theirs.fileno(), output_fd])
+            self.pid = _spawn(zygote, plan, [theirs.fileno(), output_fd])
         finally:
             theirs.close()
             os.close(output_fd)
         self._sock = ours
         hello = self._receive("starting and importing chat_application.py")
+        if "fatal" in hello:
+            self.kill()
+            raise SubmissionCrashed(f"the grader could not confine the process: {hello['fatal']}")
         if "import_error" in hello:
-            error = hello["import_error"]
+            error = codec.remote_error(hello["import_error"])
             self.kill()
             raise SubmissionImportError(
-                f"chat_application.py could not be imported: {error['type']}: {error['message']}"
+                f"chat_application.py could not be imported: {error.type_name}: "
+                f"{error.remote_message}",
+                [str(p) for p in hello.get("protections", [])][:64],
             )
-        if "ready" not in hello:
+        ready = hello.get("ready")
+        if not isinstance(ready, dict):
             self.kill()
             raise SubmissionCrashed("the submission's process sent an unexpected greeting")
-        self.protections = list(hello["ready"].get("protections", []))
-        self.missing = list(hello["ready"].get("missing", []))
+        self.protections = [str(p) for p in ready.get("protections", [])][:64]
+        self.missing = [str(m) for m in ready.get("missing", [])][:16]
 
     def _receive(self, doing: str) -> dict[str, Any]:
         try:
-            answer = _read_with_deadline(self._sock, self.deadline())
+            answer = codec.read_frame(self._sock, defaults.MAX_ANSWER_BYTES, self.deadline())
         except TimeoutError:
             self.kill()
             self._dead = f"timed out earlier, while {doing}"
@@ -376,7 +217,12 @@ class SubmissionProcess:
         if self._dead is not None:
             raise SubmissionCrashed(f"the submission's process {self._dead}")
         try:
-            write_frame(self._sock, payload)
+            self._sock.settimeout(max(self.deadline() - time.monotonic(), 0.001))
+            codec.write_frame(self._sock, payload)
+        except TimeoutError:
+            self.kill()
+            self._dead = f"stopped reading before {doing}"
+            raise SubmissionTimeout(f"no answer in time while {doing} (killed)") from None
         except OSError:
             self.kill()
             self._dead = f"ended before {doing}"
@@ -396,6 +242,83 @@ class SubmissionProcess:
             return ""
         text = data[:limit].decode("utf-8", errors="replace")
         return text + ("\n[... output truncated]" if len(data) > limit else "")
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGKILL)
+        self._sock.close()
+
+
+class ServiceUnavailable(SubmissionFailure):
+    """The fakes of this test stopped answering (the submission may have exhausted them)."""
+
+
+class ServiceProcess:
+    """The confined process serving one test's fake Redis and fake model.
+
+    It is handed two listening sockets (bound here, in a folder only the student's
+    uid may enter) and a control socket that only the grader holds.
+    """
+
+    def __init__(self, zygote: Zygote, plan: IsolationPlan, socket_dir: Path, uid: int | None):
+        self.socket_dir = socket_dir
+        listeners = []
+        for name in ("redis.sock", "model.sock"):
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(socket_dir / name))
+            listener.listen(64)
+            if uid is not None:
+                os.chown(socket_dir / name, uid, uid)
+            os.chmod(socket_dir / name, 0o600 if uid is not None else 0o666)
+            listeners.append(listener)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.pid = _spawn(zygote, plan, [theirs.fileno(), *(s.fileno() for s in listeners)])
+        finally:
+            theirs.close()
+            for listener in listeners:
+                listener.close()
+        self._sock = ours
+        # Not awaited here: the sockets already listen, so the student's process can
+        # start (and connect) while the fakes get ready; the first request waits.
+        self._ready = False
+        self.protections: list[str] = []
+
+    def _await_ready(self) -> None:
+        hello = self._answer(time.monotonic() + 30, "starting the fake Redis and model")
+        if "fatal" in hello or not isinstance(hello.get("ready"), dict):
+            self.kill()
+            raise ServiceUnavailable(f"the fakes could not start: {hello.get('fatal', hello)}")
+        self.protections = [str(p) for p in hello["ready"].get("protections", [])][:64]
+        self._ready = True
+
+    def _answer(self, deadline: float, doing: str) -> dict[str, Any]:
+        try:
+            answer = codec.read_frame(self._sock, defaults.MAX_ANSWER_BYTES, deadline)
+        except (TimeoutError, ProtocolError, OSError) as exc:
+            self.kill()
+            raise ServiceUnavailable(
+                f"the fake Redis and model stopped answering while {doing} ({exc or 'time-out'})"
+            ) from None
+        if not isinstance(answer, dict):
+            self.kill()
+            raise ServiceUnavailable(f"invalid answer from the fakes while {doing}")
+        return answer
+
+    def request(self, op: Op, timeout: float = 10.0, **arguments: Any) -> Any:
+        doing = f"reading the fakes ({op.value})"
+        if not self._ready:
+            self._await_ready()
+        try:
+            self._sock.settimeout(timeout)
+            codec.write_frame(self._sock, {"op": op.value, **arguments})
+        except OSError:
+            self.kill()
+            raise ServiceUnavailable(f"the fakes ended before {doing}") from None
+        answer = self._answer(time.monotonic() + timeout, doing)
+        if "error" in answer:
+            raise ServiceUnavailable(f"the fakes failed while {doing}: {answer['error']}")
+        return answer.get("ok")
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

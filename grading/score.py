@@ -98,6 +98,9 @@ class TestOutcome:
     status: str
     message: str = ""
     duration: float = 0.0
+    # For a failed test: "failure" (an assertion did not hold) or "error" (an exception,
+    # a time-out, a crash, an import failure).
+    kind: str = ""
 
     @property
     def earned(self) -> float:
@@ -123,6 +126,11 @@ class GradingResult:
     execution_time: float = 0.0
     cpu_time: float = 0.0
     worker_pid: int = 0
+    # "strong" or "weak" (None: unknown); what weak isolation left unprotected; and why
+    # the run was refused, when the instructor did not allow weak isolation.
+    isolation: str | None = None
+    isolation_gaps: list[str] = field(default_factory=list)
+    refusal: str | None = None
 
     @property
     def run(self) -> list[TestOutcome]:
@@ -184,6 +192,9 @@ class GradingResult:
             "execution_time": self.execution_time,
             "cpu_time": self.cpu_time,
             "worker_pid": self.worker_pid,
+            "isolation": self.isolation,
+            "isolation_gaps": self.isolation_gaps,
+            "refusal": self.refusal,
         }
 
     @classmethod
@@ -194,8 +205,15 @@ class GradingResult:
                 status=o["status"],
                 message=o["message"],
                 duration=o["duration"],
+                kind=o.get("kind", ""),
             )
             for o in data["outcomes"]
         ]
         keys = ("notes", "protections", "execution_time", "cpu_time", "worker_pid")
-        return cls(data["submission"], outcomes, **{k: data[k] for k in keys})
+        optional = ("isolation", "isolation_gaps", "refusal")
+        return cls(
+            data["submission"],
+            outcomes,
+            **{k: data[k] for k in keys},
+            **{k: data[k] for k in optional if k in data},
+        )

@@ -27,6 +27,10 @@ from memory_course.offline_model import OfflineChatModel
 
 __all__ = ["OpenAICompatibleServer", "openai_messages_to_langchain"]
 
+# Larger request bodies are refused (413) before they are read: a client cannot make
+# the server buffer an arbitrary amount of memory by announcing a huge Content-Length.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
 _ROLES = {"system": SystemMessage, "developer": SystemMessage, "user": HumanMessage}
 
 
@@ -125,10 +129,17 @@ class OpenAICompatibleServer:
                     self._send_json(404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if not 0 <= length <= MAX_BODY_BYTES:
+                    self.close_connection = True
+                    self._send_json(413, {"error": {"message": "request body too large"}})
+                    return
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                     self._send_json(400, {"error": {"message": "invalid JSON"}})
                     return
                 if not self.path.rstrip("/").endswith("/chat/completions"):

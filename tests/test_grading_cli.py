@@ -50,3 +50,30 @@ def test_grade_writes_results_junit_and_feedback(tmp_path):
     assert results["score"] == 0 and len(results["tests"]) == 41
     assert "<testsuite" in (out / "junit.xml").read_text()
     assert "could not be imported: SystemExit" in (out / "feedback.md").read_text()
+
+
+def test_weak_isolation_is_refused_unless_allowed_and_then_labelled(tmp_path):
+    """Without namespaces student code could read the solutions: say so, loudly."""
+    stub = str(REPO / "exercises")
+    refused = run_grading(
+        "grade", stub, "--out", str(tmp_path / "a"), "--no-namespaces", "--test-timeout", "2"
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "isolation is weak" in refused.stderr and "--allow-weak-isolation" in refused.stderr
+    assert not (tmp_path / "a").exists(), "a refused run writes no results"
+    allowed = run_grading(
+        "grade",
+        stub,
+        "--out",
+        str(tmp_path / "b"),
+        "--no-namespaces",
+        "--allow-weak-isolation",
+        "--test-timeout",
+        "2",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    output = json.loads((tmp_path / "b" / "results.json").read_text())["output"]
+    assert "isolation: weak" in output and "not protected: files" in output
+    assert "isolation: weak" in (tmp_path / "b" / "feedback.md").read_text()
+    check = run_grading("check", "--no-namespaces", "--test-timeout", "2")
+    assert check.returncode == 1 and "isolation: weak" in check.stdout

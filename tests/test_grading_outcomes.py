@@ -31,7 +31,12 @@ pytestmark = pytest.mark.timeout(900)
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "submissions"
+ATTACKS = REPO / "tests" / "fixtures" / "attacks"
 DAEMON_MARKER = "grading-fixture-daemon-3f9c1e"
+# The instructor's environment when grading: no byte of it may reach a submission.
+SECRET_NAME, SECRET_VALUE = "GRADER_FIXTURE_API_KEY", "sk-fixture-7d1f0c2b9e"
+# Attacks graded twice, at the same time, to attack each other.
+PAIRED_ATTACKS = {"neighbour"}
 # Submissions that attack files or processes with the grader's own uid when they are
 # not confined: graded only where the grader runs them under a uid of their own.
 NEEDS_ROOT = {"tamper", "import_solution"}
@@ -118,6 +123,8 @@ def batch(tmp_path_factory):
         archive.write(
             REPO / "solutions" / "chat_application.py", "alex-capstone/chat_application.py"
         )
+    _add_attacks(root)
+    _add_corrupt_zip(root / "corrupt.zip")
     grader_before = _tree_digest(REPO / "grading")
     out = tmp_path_factory.mktemp("batch-out")
     summary = _batch_in_fresh_process(root, out)
@@ -130,13 +137,39 @@ def batch(tmp_path_factory):
     }
 
 
+def _add_attacks(root: Path) -> None:
+    """Each attack of tests/fixtures/attacks on top of the reference (see its README)."""
+    reference = (REPO / "solutions" / "chat_application.py").read_text()
+    for attack in sorted(ATTACKS.glob("*.py")):
+        names = (
+            [f"{attack.stem}_a", f"{attack.stem}_b"]
+            if attack.stem in PAIRED_ATTACKS
+            else [attack.stem]
+        )
+        for name in names:
+            (root / name).mkdir()
+            (root / name / "chat_application.py").write_text(reference + attack.read_text())
+
+
+def _add_corrupt_zip(path: Path) -> None:
+    """A zip whose only member fails its CRC check."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("chat_application.py", "VALUE = 1  # an intact line\n")
+    data = bytearray(path.read_bytes())
+    offset = data.index(b"VALUE = 1")
+    data[offset] = ord("W")  # same length, different bytes: the stored CRC no longer matches
+    path.write_bytes(bytes(data))
+
+
 BATCH_SCRIPT = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from grading.batch import grade_batch
 from grading.runner import GradingOptions
 
-options = GradingOptions(test_timeout=1.0, run_timeout=120.0)
+options = GradingOptions(
+    test_timeout=1.0, run_timeout=120.0, allow_weak_isolation=os.geteuid() != 0
+)
 summary = grade_batch(Path(sys.argv[1]), Path(sys.argv[2]), options, workers=2, progress=False)
 Path(sys.argv[3]).write_text(json.dumps({
     "results": [r.to_dict() for r in summary.results],
@@ -158,6 +191,7 @@ def _batch_in_fresh_process(root: Path, out: Path) -> BatchSummary:
         cwd=REPO,
         check=True,
         timeout=900,
+        env={**os.environ, SECRET_NAME: SECRET_VALUE},
     )
     data = json.loads(record.read_text())
     return BatchSummary(
@@ -341,7 +375,7 @@ def test_no_process_survives_its_grading(batch):
 
 def test_solution_is_out_of_reach_of_submissions(batch):
     result = result_of(batch, "import_solution")
-    if not any("hidden" in p for p in result.protections):
+    if not any(p.startswith("allowlist root") for p in result.protections):
         pytest.skip("without a mount namespace a submission can read files the grader can read")
     assert result.score == 0
 
@@ -356,7 +390,9 @@ def test_resource_hog_is_contained_and_only_its_honest_part_scores(batch):
     hog = by_name["test_session_info_after_create_and_chat"]
     assert "MemoryError" in hog, "the memory cap refused the allocation"
     assert all(len(message) < 3000 for message in by_name.values()), "messages are truncated"
-    assert len(batch["results"]) == len(_fixture_dirs()) + 2, "every submission was graded"
+    attacks = len(list(ATTACKS.glob("*.py"))) + len(PAIRED_ATTACKS)
+    expected = len(_fixture_dirs()) + attacks + 3  # + stub, reference, corrupt zip
+    assert len(batch["results"]) == expected, "every submission was graded"
 
 
 def test_every_results_json_follows_the_gradescope_schema(batch):
@@ -406,3 +442,184 @@ def test_gradebook_and_class_statistics(batch):
 def test_batch_used_both_cores(batch):
     summary = batch["summary"]
     assert len(summary.worker_pids) == 2, summary.worker_pids
+
+
+# ---------------------------------------------------------------- attacks on the grader
+
+EXPORT_TESTS = {"test_export_json_round_trips", "test_export_markdown_shows_roles_and_text"}
+
+
+def _tests_calling(method: str) -> set[str]:
+    """Graded tests whose own source calls `method` (public and hidden)."""
+    import ast
+
+    names = set()
+    for path in (REPO / "grading" / "tests").glob("*/test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.FunctionDef)
+                and node.name.startswith("test_")
+                and f".{method}(" in ast.unparse(node)
+            ):
+                names.add(node.name)
+    return names
+
+
+def _message(result, name: str) -> str:
+    return next(o.message for o in result.outcomes if o.spec.name == name)
+
+
+def _honest_except_export(result) -> None:
+    """The reference's score minus exactly the export tests, which carry the evidence."""
+    assert failed(result) == EXPORT_TESTS, sorted(failed(result))
+    assert result.score == 60 - points(result, EXPORT_TESTS) == 57
+
+
+def _strong(result) -> None:
+    if result.isolation != "strong":
+        pytest.skip("needs the strong isolation of a root grader on Linux")
+
+
+def test_lua_in_the_fake_redis_has_no_way_out(batch):
+    result = result_of(batch, "lua_escape")
+    _honest_except_export(result)
+    message = _message(result, "test_export_json_round_trips")
+    # Every escape refused, honest Lua (append and trim, os.clock) still working.
+    assert "lua: escaped=[] honest=1 clock=" in message, message
+
+
+def test_memory_of_a_student_process_holds_nothing_of_the_grader(batch):
+    result = result_of(batch, "memory_walk")
+    _honest_except_export(result)
+    message = _message(result, "test_export_json_round_trips")
+    assert "memory walk found 0: []" in message, message
+    secrets = [t for t in hidden_fingerprints(REPO) if t.startswith("test_")]
+    written = (batch["out"] / "students" / "memory_walk" / "results.json").read_text()
+    assert not [s for s in secrets if s in written]
+
+
+def test_grader_environment_never_reaches_student_code(batch):
+    result = result_of(batch, "env_scrape")
+    _honest_except_export(result)
+    message = _message(result, "test_export_json_round_trips")
+    listed = message.split("environment names: ", 1)[1].split(" (raised by", 1)[0]
+    names = set(listed.split(","))
+    assert SECRET_NAME not in names and "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in names
+    assert names <= {
+        "PATH",
+        "LANG",
+        "HOME",
+        "TMPDIR",
+        "MEMORY_COURSE_OFFLINE",
+        "PYTHONDONTWRITEBYTECODE",
+    }, names
+    for folder in (batch["out"] / "students").iterdir():
+        for path in folder.iterdir():
+            assert SECRET_VALUE not in path.read_text(errors="replace"), path
+
+
+def test_two_runs_attacking_each_other_both_keep_their_honest_scores(batch):
+    for name in ("neighbour_a", "neighbour_b"):
+        result = result_of(batch, name)
+        _strong(result)
+        _honest_except_export(result)
+        message = _message(result, "test_export_json_round_trips")
+        assert "reached 0: []" in message, message
+
+
+def test_memory_held_by_the_fakes_is_capped_in_their_own_process(batch):
+    result = result_of(batch, "fake_memory_hog")
+    _honest_except_export(result)
+    message = _message(result, "test_export_json_round_trips")
+    assert "accepted a 2 GiB body" not in message and "the flood was stored" not in message
+
+
+def test_no_file_in_tmp_or_dev_shm_outlives_its_process(batch):
+    result = result_of(batch, "leftovers")
+    _strong(result)
+    assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
+    assert result.score == 60
+    for path in ("/tmp/grading-fixture-leftover", "/dev/shm/grading-fixture-leftover"):
+        assert not Path(path).exists(), f"{path} was left on the host"
+
+
+def test_a_trickled_reply_is_cut_at_the_test_deadline(batch):
+    result = result_of(batch, "trickle")
+    calling = _tests_calling("delete_session")
+    assert len(calling) >= 4
+    assert failed(result) == calling, sorted(failed(result) ^ calling)
+    for name in calling & {o.spec.name for o in result.outcomes if not o.spec.hidden}:
+        assert "no answer in time" in _message(result, name)
+    assert result.score == 60 - points(result, calling)
+
+
+def test_a_corrupt_zip_gets_one_clear_note(batch):
+    result = result_of(batch, "corrupt")
+    assert result.score == 0
+    notes = " ".join(result.notes)
+    assert "damaged" in notes and "chat_application.py" in notes, result.notes
+    assert not any("BadZipFile" in o.message or "CRC" in o.message for o in result.outcomes)
+
+
+def test_hostile_text_is_escaped_for_every_reader(batch):
+    import xml.etree.ElementTree as ElementTree
+
+    result = result_of(batch, "control_chars")
+    _honest_except_export(result)
+    folder = batch["out"] / "students" / "control_chars"
+    junit = (folder / "junit.xml").read_text()
+    ElementTree.fromstring(junit)  # parses
+    assert "forged" not in {case.get("name") for case in ElementTree.fromstring(junit).iter()}
+    for name in ("junit.xml", "feedback.md", "results.json"):
+        text = (folder / name).read_text()
+        assert "\x1b" not in text and "\x00" not in text, name
+    feedback = (folder / "feedback.md").read_text()
+    for line in feedback.splitlines():
+        if "<script>" in line:  # student text sits only in indented code blocks: literal
+            assert line.startswith("    "), line
+
+
+def test_isolated_runs_say_so_in_every_output(batch):
+    result = result_of(batch, "reference")
+    _strong(result)
+    data = json.loads((batch["out"] / "students" / "reference" / "results.json").read_text())
+    assert "isolation: strong" in data["output"]
+
+
+@pytest.mark.skipif(
+    shutil.which("xmllint") is None and os.environ.get("CI") != "true",
+    reason="xmllint (Debian's libxml2-utils) is not installed",
+)
+@pytest.mark.parametrize("name", ["reference", "stub", "hang", "control_chars"])
+def test_junit_xml_of_real_runs_validates(batch, name):
+    """An honest, a failing, a hanging and a control-character submission."""
+    result_of(batch, name)
+    schema = REPO / "tests" / "fixtures" / "schemas" / "junit.xsd"
+    junit = batch["out"] / "students" / name / "junit.xml"
+    done = subprocess.run(
+        ["xmllint", "--noout", "--schema", str(schema), str(junit)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_hanging_tests_are_errors_and_wrong_answers_failures_in_junit(batch):
+    from xml.etree import ElementTree
+
+    hang = ElementTree.parse(batch["out"] / "students" / "hang" / "junit.xml").getroot()
+    timed_out = [
+        case
+        for case in hang.iter("testcase")
+        if case.find("error") is not None and "no answer in time" in case.find("error").text
+    ]
+    assert timed_out, "a time-out is an <error>"
+    no_ttl = ElementTree.parse(batch["out"] / "students" / "no_ttl" / "junit.xml").getroot()
+    assert no_ttl.find(".//failure") is not None, "a failed assertion is a <failure>"
+
+
+def test_no_run_folder_or_socket_is_left_behind(batch):
+    import tempfile
+
+    left = sorted(Path(tempfile.gettempdir()).glob("grading-run-*"))
+    assert left == [], left

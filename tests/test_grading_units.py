@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import threading
+import time
 import zipfile
+from pathlib import Path
 
 import jsonschema
 import pytest
 
+from grading.codec import (
+    FrameTooLarge,
+    Op,
+    ProtocolError,
+    RemoteError,
+    read_frame,
+    remote_error,
+    write_frame,
+)
 from grading.collect import find_submissions, prepare
-from grading.fakes import FakeRedisService
-from grading.protocol import FrameTooLarge, ProtocolError, read_frame, write_frame
-from grading.remote import RemoteError, remote_error
-from grading.report import feedback_markdown, junit_xml, results_json
+from grading.report import feedback_markdown, gradebook_csv, junit_xml, results_json, safe_text
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
 from tests.test_grading_outcomes import GRADESCOPE_SCHEMA
+
+JUNIT_SCHEMA = Path(__file__).parent / "fixtures" / "schemas" / "junit.xsd"
 
 
 def test_frames_round_trip_and_oversized_frames_are_refused():
@@ -29,6 +46,40 @@ def test_frames_round_trip_and_oversized_frames_are_refused():
         left.sendall(b"\x00\x00\x00\x03abc")
         with pytest.raises(ProtocolError):
             read_frame(right, 1000)
+
+
+def test_frames_nested_too_deeply_are_refused():
+    left, right = socket.socketpair()
+    with left, right:
+        write_frame(left, {"ok": json.loads("[" * 100 + "]" * 100)})
+        with pytest.raises(ProtocolError, match="deeper"):
+            read_frame(right, 100_000, max_depth=64)
+
+
+def test_a_trickled_frame_ends_at_the_deadline_not_per_byte():
+    """One byte every 50 ms never starves a per-read timeout; the deadline still holds."""
+    left, right = socket.socketpair()
+    payload = json.dumps({"ok": "late"}).encode()
+    frame = len(payload).to_bytes(4, "big") + payload
+    stop = threading.Event()
+
+    def trickle():
+        for byte in frame:
+            if stop.is_set():
+                return
+            left.send(bytes([byte]))
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=trickle)
+    sender.start()
+    try:
+        with pytest.raises(TimeoutError):
+            read_frame(right, 1000, deadline=time.monotonic() + 0.3)
+    finally:
+        stop.set()
+        sender.join()
+        left.close()
+        right.close()
 
 
 def test_remote_errors_keep_their_builtin_base_and_ancestry():
@@ -78,21 +129,85 @@ def test_folders_skip_symlinks_and_report_a_missing_entry_file(tmp_path):
     assert [s.name for s in find_submissions(tmp_path / "batch")] == ["carol", "dave"]
 
 
-def test_fake_redis_dump_and_clock(tmp_path):
-    service = FakeRedisService(tmp_path / "redis.sock")
+def test_corrupt_zip_is_one_clear_problem(tmp_path):
+    from tests.test_grading_outcomes import _add_corrupt_zip
+
+    _add_corrupt_zip(tmp_path / "eve.zip")
+    prepared = prepare(tmp_path / "eve.zip", tmp_path / "out")
+    assert prepared.problem is not None
+    assert "damaged" in prepared.problem and "chat_application.py" in prepared.problem
+    assert "CRC" not in prepared.problem and "BadZipFile" not in prepared.problem
+
+
+def _listener(path: Path) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(8)
+    return listener
+
+
+def test_fakes_dump_and_clock(tmp_path):
+    import redis
+
+    from grading.services import Fakes
+
+    fakes = Fakes(_listener(tmp_path / "redis.sock"), _listener(tmp_path / "model.sock"))
+    client = redis.Redis(unix_socket_path=str(tmp_path / "redis.sock"))
     try:
-        service.client.set("chat:abc", "hello mk1x")
-        service.client.expire("chat:abc", 60)
-        service.client.sadd("index:alice", "abc")
-        assert {s.name for s in service.keys_mentioning("abc")} == {"chat:abc", "index:alice"}
-        assert [s.ttl for s in service.keys_named_with("abc")] == [60]
-        service.advance(30)
-        assert [s.ttl for s in service.keys_named_with("abc")] == [30]
-        service.advance(31)
-        assert service.keys_named_with("abc") == []
-        assert "mk1x" not in service.stored_text()
+        client.set("chat:abc", "hello mk1x")
+        client.expire("chat:abc", 60)
+        client.sadd("index:alice", "abc")
+        dump = {key["name"]: key for key in fakes.handle({"op": Op.DUMP.value})}
+        assert set(dump) == {"chat:abc", "index:alice"}
+        assert dump["chat:abc"]["ttl"] == 60 and "mk1x" in dump["chat:abc"]["text"]
+        fakes.handle({"op": Op.ADVANCE.value, "seconds": 30})
+        assert client.ttl("chat:abc") == 30
+        fakes.handle({"op": Op.ADVANCE.value, "seconds": 31})
+        assert [k["name"] for k in fakes.handle({"op": Op.DUMP.value})] == ["index:alice"]
+        with pytest.raises(redis.ConnectionError):  # a command over the size cap ends it
+            client.set("huge", b"x" * (5 << 20))
     finally:
-        service.stop()
+        client.close()
+        fakes.stop()
+
+
+LUA_PROBE = """
+import fakeredis
+from grading.services import harden_lua
+
+harden_lua()
+client = fakeredis.FakeRedis()
+escapes = {
+    "python": "return python.builtins.exec('x = 1')",
+    "io": "return io.open('/etc/hostname'):read('*a')",
+    "os.execute": "return os.execute('true')",
+    "require": "return require('os') ~= nil",
+    "load": "return load('return 1')()",
+    "loadstring": "return loadstring('return 1')()",
+    "attribute": "return tostring(redis.call.__globals__)",
+}
+escaped = []
+for name, script in escapes.items():
+    try:
+        client.eval(script, 0)
+        escaped.append(name)
+    except Exception:
+        pass
+print("escaped:", escaped)
+honest = "redis.call('RPUSH', KEYS[1], ARGV[1]); redis.call('LTRIM', KEYS[1], -2, -1); return redis.call('LLEN', KEYS[1])"
+print("honest:", [client.eval(honest, 1, "k", str(i)) for i in range(3)])
+print("clock:", client.eval("return type(os.clock())", 0))
+"""
+
+
+def test_lua_in_the_fakes_has_no_bridge_out_and_honest_scripts_still_run():
+    done = subprocess.run(
+        [sys.executable, "-c", LUA_PROBE], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "escaped: []" in done.stdout
+    assert "honest: [1, 2, 2]" in done.stdout  # append then trim to two, atomically
+    assert "clock: b'number'" in done.stdout
 
 
 def _spec(name, requirement="memory", points=2.0, hidden=False):
@@ -125,8 +240,68 @@ def test_reports_show_hidden_feedback_only_and_follow_the_schema():
 
 def test_batch_workers_start_from_a_fresh_process():
     from grading.batch import _pool_context
-    from grading.plugin import _warm_up
 
     context, initializer = _pool_context()
     assert context.get_start_method() == "forkserver"
-    assert initializer is _warm_up
+    assert initializer is None
+
+
+HOSTILE = "\x00\x1b[2J\x07 ]]> <x/> \ud800 =SUM(A1)"
+
+
+def _mixed_result() -> GradingResult:
+    return GradingResult(
+        "=alice",
+        [
+            TestOutcome(_spec("test_passes"), PASSED),
+            TestOutcome(
+                _spec("test_asserts"), FAILED, "AssertionError: " + HOSTILE, kind="failure"
+            ),
+            TestOutcome(_spec("test_raises"), FAILED, "ValueError: " + HOSTILE, kind="error"),
+            TestOutcome(_spec("test_hangs"), FAILED, "no answer in time (killed)", kind="error"),
+        ],
+        notes=["chat_application.py could not be imported: " + HOSTILE],
+        isolation="weak",
+        isolation_gaps=["network: the submission can open connections"],
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("xmllint") is None and os.environ.get("CI") != "true",
+    reason="xmllint (Debian's libxml2-utils) is not installed",
+)
+def test_junit_xml_validates_and_tells_errors_from_failures(tmp_path):
+    from xml.etree import ElementTree
+
+    path = tmp_path / "junit.xml"
+    path.write_text(junit_xml(_mixed_result()))
+    done = subprocess.run(
+        ["xmllint", "--noout", "--schema", str(JUNIT_SCHEMA), str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    suite = ElementTree.parse(path).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "2")
+    cases = {case.get("name").split(":")[0]: case for case in suite.iter("testcase")}
+    assert cases["test_asserts"].find("failure") is not None
+    assert cases["test_raises"].find("error") is not None
+    assert cases["test_hangs"].find("error") is not None
+
+
+def test_hostile_text_is_made_safe_for_every_reader():
+    assert safe_text("a\x1b[2Jb\x00c\ud800d\te\nf") == "a\ufffd[2Jb\ufffdc\ufffdd\te\nf"
+    result = _mixed_result()
+    feedback = feedback_markdown(result)
+    assert "\x1b" not in feedback and "\x00" not in feedback
+    for line in feedback.splitlines():
+        if "<x/>" in line:  # student text only ever sits in an indented code block
+            assert line.startswith("    "), line
+    assert "isolation: weak" in feedback and "not protected: network" in feedback
+    rows = list(csv.reader(io.StringIO(gradebook_csv([result]))))
+    header, row = rows[0], rows[1]
+    assert row[0] == "'=alice"  # a spreadsheet shows it as text, never runs it
+    assert row[header.index("isolation")] == "weak"
+    assert all(not cell.startswith(("=", "+", "@")) for cell in row)
+    output = results_json(result)["output"]
+    assert "isolation: weak" in output and "\x1b" not in output

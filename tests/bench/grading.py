@@ -1,7 +1,10 @@
 """Benchmark: how long the grader takes, for one submission and for a class of 50.
 
+* the import floor: a fresh interpreter importing LangChain's OpenAI client, redis,
+  fakeredis and pytest (what any grading run must at least pay once);
 * one submission: the reference, graded by `python -m grading grade` (41 tests, each
-  in a fresh confined process);
+  with a fresh confined student process and a fresh confined process for its fakes);
+* a submission whose every call hangs: each test waits for its deadline;
 * a batch of 50: copies of the reference, three partial fixtures, a sessions-only
   fixture and the exercise stub, graded by `grading.batch.grade_batch` with one
   worker per core. Both cores at work shows as CPU time well above wall time, and as
@@ -33,6 +36,30 @@ MIX = [
     ("stub", REPO / "exercises"),
 ]
 CLASS_SIZE = 50
+IMPORT_FLOOR = "import langchain_openai, redis, fakeredis, pytest"
+HANG_EVERYTHING = """
+import time
+
+
+class SessionNotFoundError(ValueError):
+    pass
+
+
+class LimitedRedisChatHistory:
+    def __init__(self, *args, **kwargs):
+        time.sleep(3600)
+
+
+class ChatApplication:
+    def __init__(self, *args, **kwargs):
+        time.sleep(3600)
+"""
+
+
+def _timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    return time.perf_counter() - started
 
 
 def _class_folder(root: Path) -> None:
@@ -51,17 +78,17 @@ def run(out_dir: Path) -> str:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     options = GradingOptions()
+    floor = min(_timed([sys.executable, "-c", IMPORT_FLOOR]) for _ in range(3))
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as folder:
         # One submission as an instructor grades it: the command line, a process of its own.
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "grading", "grade", str(REPO / "solutions"), "--out", folder],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-        )
-        single_wall = time.perf_counter() - started
+        grade = [sys.executable, "-m", "grading", "grade"]
+        single_wall = _timed([*grade, str(REPO / "solutions"), "--out", folder])
         single = json.loads((Path(folder) / "results.json").read_text())
+        hanging = Path(folder) / "hang_everything"
+        hanging.mkdir()
+        (hanging / "chat_application.py").write_text(HANG_EVERYTHING)
+        hang_wall = _timed([*grade, str(hanging), "--out", str(Path(folder) / "hang-out")])
+        hang = json.loads((Path(folder) / "hang-out" / "results.json").read_text())
 
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as folder:
         root = Path(folder) / "class"
@@ -73,11 +100,15 @@ def run(out_dir: Path) -> str:
     lines = [
         "| what | wall s | CPU s | CPU / wall |",
         "| --- | --- | --- | --- |",
+        f"| import floor ({IMPORT_FLOOR}) | {floor:.1f} | | |",
         f"| one submission (reference, {len(single['tests'])} tests, score "
         f"{single['score']:g}) | {single_wall:.1f} | | |",
+        f"| one submission whose every call hangs ({len(hang['tests'])} tests, score "
+        f"{hang['score']:g}, {options.test_timeout:g} s per test) | {hang_wall:.1f} | | |",
         f"| batch of {CLASS_SIZE} ({os.cpu_count()} cores, {len(per_worker)} workers) "
         f"| {summary.wall_time:.1f} | {cpu:.1f} | {cpu / summary.wall_time:.2f} |",
         "",
+        f"One submission: {single_wall / floor:.1f} x the import floor.",
         f"Per submission in the batch: {summary.wall_time / CLASS_SIZE:.2f} s of wall time.",
         "Submissions graded by each worker pid: "
         + ", ".join(f"{pid}: {count}" for pid, count in sorted(per_worker.items())),
