@@ -78,7 +78,9 @@ mkdir -p "$ROOT/results"
 # The submission runs under its own uid: it must not read the hidden tests.
 chmod 700 "$ROOT/source/grading/tests/hidden" 2>/dev/null || true
 cd "$ROOT/source"
-"$PYTHON" -m grading grade "$ROOT/submission" --out "$ROOT/results"
+# Gradescope gives each submission a container of its own; where that container
+# refuses namespaces (seccomp), grading goes on and every result says isolation: weak.
+"$PYTHON" -m grading grade "$ROOT/submission" --out "$ROOT/results" --allow-weak-isolation
 if [ ! -s "$ROOT/results/results.json" ]; then
     cat > "$ROOT/results/results.json" <<'JSON'
 {"score": 0, "execution_time": 0, "output": "The autograder failed before grading; please contact your instructor.", "tests": []}
