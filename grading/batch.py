@@ -94,10 +94,12 @@ def _run_pool(
 def _pool_context() -> tuple[multiprocessing.context.BaseContext, Any]:
     """Workers start from a fresh forkserver: nothing of the calling process is copied.
 
-    Each worker only waits on grading runs it starts as new programs
-    (`grading.runner.grade`), so a worker needs no warm-up of its own.
+    Each worker keeps one zygote for every submission it grades (`share_zygote`); its
+    grading runs are new programs (`grading.runner.grade`).
     """
-    return multiprocessing.get_context("forkserver"), None
+    from grading.runner import share_zygote
+
+    return multiprocessing.get_context("forkserver"), share_zygote
 
 
 def _failed(submission: Submission, reason: str) -> GradingResult:

@@ -30,7 +30,7 @@ from grading import confine, defaults, shards
 from grading.report import safe_text
 from grading.sandbox import kill_descendants
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
-from grading.zygote import Zygote
+from grading.zygote import ZygoteProcess
 
 __all__ = ["GradingOptions", "grade", "hidden_summary"]
 
@@ -198,6 +198,16 @@ def _pytest_args(source: Path, options: GradingOptions, collect_only: bool = Fal
     return args + paths
 
 
+_SHARED_ZYGOTE: ZygoteProcess | None = None
+
+
+def share_zygote() -> None:
+    """Grade every later submission of this process with one zygote (batch workers)."""
+    global _SHARED_ZYGOTE
+    if _SHARED_ZYGOTE is None or not _SHARED_ZYGOTE.alive:
+        _SHARED_ZYGOTE = ZygoteProcess()
+
+
 def _run_environment() -> dict[str, str]:
     env = {key: os.environ[key] for key in RUN_ENVIRONMENT_KEEP if key in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -253,7 +263,8 @@ def grade(
     children_before = {child.pid for child in _children()}
     was_subreaper = confine.set_child_subreaper()
     started, cpu_before = time.monotonic(), _children_cpu()
-    zygote, controls = Zygote.launch(shards.MAX_SHARDS)
+    zygote = _SHARED_ZYGOTE if _SHARED_ZYGOTE and _SHARED_ZYGOTE.alive else ZygoteProcess()
+    controls = zygote.controls(shards.MAX_SHARDS)
     command, environment = _run_command(source, options, "run"), _run_environment()
 
     def start_another() -> shards.Shard | None:
@@ -273,9 +284,9 @@ def grade(
         for shard in running:
             shard.close()
             _end(shard.process)
-        zygote.kill()  # it holds nothing to flush
-        zygote.wait()
-        kill_descendants(spare=children_before)
+        if zygote is not _SHARED_ZYGOTE:
+            zygote.stop()  # it holds nothing to flush
+        kill_descendants(spare=children_before)  # a shared zygote is spared, not its children
         if was_subreaper:
             confine.set_child_subreaper(False)
     result.execution_time = time.monotonic() - started

@@ -71,6 +71,10 @@ PRELOAD = (
 )
 
 
+# The message that hands the zygote new control sockets (`ZygoteProcess.controls`).
+ATTACH = b'{"attach": true}'
+
+
 class ZygoteError(RuntimeError):
     """The zygote could not be started or did not answer."""
 
@@ -200,6 +204,12 @@ def main(control_fds: list[int]) -> None:
                 controls.remove(control)
                 control.close()
                 continue
+            if message == ATTACH:  # control sockets for more shards
+                for fd in fds:
+                    added = socket.socket(fileno=fd)
+                    added.send(b'{"ready": true}')
+                    controls.append(added)
+                continue
             pid = os.fork()
             if pid == 0:
                 try:
@@ -282,6 +292,37 @@ class Zygote:
             except (OSError, subprocess.TimeoutExpired):
                 pass
             self._process = None
+
+
+class ZygoteProcess:
+    """A zygote this process started, handing control sockets to grading runs.
+
+    The runner starts one per submission; a batch worker keeps one for all the
+    submissions it grades (the zygote never runs student code, so nothing of one run
+    can reach the next through it), which saves an interpreter start per submission.
+    """
+
+    def __init__(self) -> None:
+        self.process, (self._master,) = Zygote.launch(1)
+
+    def controls(self, count: int) -> list[socket.socket]:
+        """`count` new control sockets, each answered "ready" once the zygote is warm."""
+        pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(count)]
+        try:
+            socket.send_fds(self._master, [ATTACH], [theirs.fileno() for _, theirs in pairs])
+        finally:
+            for _ours, theirs in pairs:
+                theirs.close()
+        return [ours for ours, _theirs in pairs]
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        self._master.close()
+        self.process.kill()
+        self.process.wait()
 
 
 if __name__ == "__main__":

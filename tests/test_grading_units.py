@@ -240,10 +240,11 @@ def test_reports_show_hidden_feedback_only_and_follow_the_schema():
 
 def test_batch_workers_start_from_a_fresh_process():
     from grading.batch import _pool_context
+    from grading.runner import share_zygote
 
     context, initializer = _pool_context()
     assert context.get_start_method() == "forkserver"
-    assert initializer is None
+    assert initializer is share_zygote
 
 
 HOSTILE = "\x00\x1b[2J\x07 ]]> <x/> \ud800 =SUM(A1)"
