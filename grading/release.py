@@ -36,7 +36,7 @@ multi-session `ChatApplication` with Redis memory.
 
 ## Start
 
-    make lab      # set up (first time, Python 3.11) and open JupyterLab on the notebooks
+    make lab      # set up (first time; Python 3.11, 3.12 or 3.13) and open JupyterLab
     make check    # run the public tests of the capstone on exercises/chat_application.py
 
 The capstone lives in `exercises/chat_application.py`: replace every
@@ -59,9 +59,12 @@ assignment is over.{left_out}
 STUDENT_MAKEFILE = """# The student copy's commands:
 #   make lab     set everything up (first time) and start JupyterLab on the notebooks
 #   make check   run the public tests of the capstone on exercises/
-# Python 3.11 is required; point PYTHON at it if `python3.11` is not on PATH.
+# Python 3.11 (any patch release), 3.12 or 3.13: the first of python3, python3.13,
+# python3.12, python3.11 on PATH that is one of them, or PYTHON=/path/to/python.
 
-PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	"$$p" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' \
+	>/dev/null 2>&1 && command -v "$$p" && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -70,10 +73,11 @@ LAB_PORT ?= 8888
 .PHONY: lab check test clean
 
 $(STAMP): requirements.lock
+\t@test -n "$(PYTHON)" || { echo "Python 3.11, 3.12 or 3.13 is required: install one, or run make PYTHON=/path/to/python3.12" >&2; exit 1; }
 \t@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 \t$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 \t$(BIN)/python -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "memory-course.pth").write_text(str(pathlib.Path.cwd()) + "\\n")'
-\t$(BIN)/python -m ipykernel install --sys-prefix --name memory-course --display-name "Python 3.11 (memory-course)" >/dev/null
+\t$(BIN)/python -m ipykernel install --sys-prefix --name memory-course --display-name "Python 3 (memory-course)" >/dev/null
 \t@touch $(STAMP)
 
 ## Start JupyterLab (prints a URL with a token, opens no browser).
@@ -97,7 +101,7 @@ name = "memory-course"
 version = "1.0.0"
 description = "A hands-on course on LangChain conversation memory (student copy)."
 readme = "README.md"
-requires-python = ">=3.11,<3.12"
+requires-python = ">=3.11,<3.14"
 dependencies = []
 
 [tool.pytest.ini_options]
