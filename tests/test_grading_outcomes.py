@@ -623,3 +623,10 @@ def test_no_run_folder_or_socket_is_left_behind(batch):
 
     left = sorted(Path(tempfile.gettempdir()).glob("grading-run-*"))
     assert left == [], left
+
+
+def test_honest_code_using_the_sandbox_keeps_full_marks(batch):
+    """Files in /tmp and /dev/shm, threads, a child Python, Lua, its own source file."""
+    result = result_of(batch, "unusual_honest")
+    assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
+    assert result.score == 60
