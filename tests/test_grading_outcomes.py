@@ -148,7 +148,9 @@ def _add_attacks(root: Path) -> None:
         )
         for name in names:
             (root / name).mkdir()
-            (root / name / "chat_application.py").write_text(reference + attack.read_text())
+            (root / name / "chat_application.py").write_text(
+                reference + "\n\n" + attack.read_text()
+            )
 
 
 def _add_corrupt_zip(path: Path) -> None:
