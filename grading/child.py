@@ -204,7 +204,7 @@ def main(plan: IsolationPlan, fds: list[int], namespaces: list[str]) -> NoReturn
         except OSError as exc:
             codec.write_frame(sock, {"fatal": f"confinement failed: {exc}"})
             os._exit(1)
-        in_world = "mount" in namespaces
+        in_world = any(p.startswith("allowlist root") for p in protections)
         if not in_world and plan.work_dir:
             os.environ.update(HOME=plan.work_dir, TMPDIR=plan.work_dir)
         _redirect_output(output_fd)

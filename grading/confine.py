@@ -275,13 +275,36 @@ def enter_world(plan, namespaces: list[str]) -> list[str]:
     (at `/submission`) and the test's socket folder (at `/run/grader`); plus a fresh
     size-capped `/tmp` and `/dev/shm`, five device nodes and a private `/proc`.
     Everything else of the host (the grader, the hidden tests, the solutions, other
-    students' runs, the host's `/tmp`) is simply not there. Raises `OSError` when a
-    step fails, so the caller never runs student code half-confined.
+    students' runs, the host's `/tmp`) is simply not there. Raises `WorldUnavailable`
+    when the root cannot be built or entered: the process is then still in the host's
+    filesystem (with private mounts only), and the caller reports weak isolation.
     """
+    root = plan.root_dir
+    try:
+        _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+        _build_root(plan, namespaces)
+        _pivot_root(root)
+    except OSError as exc:
+        raise WorldUnavailable(str(exc)) from None
+    applied = ["allowlist root (runtime, support package and own submission only)"]
+    applied.append(
+        f"private /tmp ({plan.tmp_bytes >> 20} MiB) and /dev/shm ({plan.shm_bytes >> 20} MiB)"
+    )
+    if "pid" in namespaces:
+        applied.append("private /proc")
+    _mount(None, "/", None, MS_BIND | MS_REMOUNT | _READ_ONLY, None)
+    return applied
+
+
+class WorldUnavailable(OSError):
+    """The allowlist root could not be built here (for example, mounts refused in a
+    restricted user namespace); the process is still in the host's filesystem."""
+
+
+def _build_root(plan, namespaces: list[str]) -> None:
     from grading.plan import SOCKET_MOUNT, SUBMISSION_MOUNT
 
     root = plan.root_dir
-    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     for path in SYSTEM_PATHS:
         _add_system_path(path, root)
@@ -301,17 +324,9 @@ def enter_world(plan, namespaces: list[str]) -> list[str]:
         os.symlink(target, f"{root}/dev/{name}")
     os.symlink("/proc/self/fd/1", f"{root}/dev/stdout")
     os.symlink("/proc/self/fd/2", f"{root}/dev/stderr")
-    applied = ["allowlist root (runtime, support package and own submission only)"]
-    applied.append(
-        f"private /tmp ({plan.tmp_bytes >> 20} MiB) and /dev/shm ({plan.shm_bytes >> 20} MiB)"
-    )
     if "pid" in namespaces:
         os.makedirs(root + "/proc", exist_ok=True)
         _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-        applied.append("private /proc")
-    _pivot_root(root)
-    _mount(None, "/", None, MS_BIND | MS_REMOUNT | _READ_ONLY, None)
-    return applied
 
 
 def confine_process(plan, namespaces: list[str]) -> list[str]:
@@ -325,11 +340,13 @@ def confine_process(plan, namespaces: list[str]) -> list[str]:
     """
     applied = [f"{name} namespace" for name in namespaces]
     os.setsid()  # its own session and process group: kill(0, ...) reaches no one else
+    work_dir = plan.work_dir or "/"
     if "mount" in namespaces:
-        applied += enter_world(plan, namespaces)
-        work_dir = "/tmp"
-    else:
-        work_dir = plan.work_dir or "/"
+        try:
+            applied += enter_world(plan, namespaces)
+            work_dir = "/tmp"
+        except WorldUnavailable as exc:  # weak isolation: reported, refused by `grade`
+            applied.append(f"no allowlist root ({exc})")
     limits = plan.limits
     applied += [
         f"limit: {name}"

@@ -92,13 +92,12 @@ def _dedicated_uids() -> tuple[int, int] | None:
 
 def _own_tree(path: Path, uid: int) -> None:
     """Only `uid` (and root) may read the submission's copy."""
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chown(root, uid, uid)
         os.chmod(root, 0o500)
         for name in files:
             os.chown(os.path.join(root, name), uid, uid)
             os.chmod(os.path.join(root, name), 0o400)
-        del dirs[:0]
 
 
 class GradingRuntime:
@@ -210,6 +209,14 @@ class GradingRuntime:
 
     def _preflight(self, problem: str | None) -> None:
         self.protections = self._probe_isolation()
+        if self.isolation != STRONG and not self.allow_weak:
+            # Refused before any student code runs.
+            gaps = "; ".join(weak_isolation_gaps(self.protections))
+            self.refusal = self.import_error = (
+                "refused: isolation is weak on this machine (" + gaps + "). Grade as root on "
+                "Linux, or pass --allow-weak-isolation to grade anyway (results are labelled)."
+            )
+            return
         try:
             process = self.spawn(None, lambda: time.monotonic() + max(self.test_timeout, 10.0))
         except SubmissionImportError as exc:
@@ -221,13 +228,6 @@ class GradingRuntime:
             process.kill()
         if problem:
             self.import_error = f"the submission could not be used: {problem}"
-        if self.isolation != STRONG and not self.allow_weak:
-            gaps = "; ".join(weak_isolation_gaps(self.protections))
-            self.refusal = (
-                "refused: isolation is weak on this machine (" + gaps + "). Grade as root on "
-                "Linux, or pass --allow-weak-isolation to grade anyway (results are labelled)."
-            )
-            self.import_error = self.refusal
         self.cleanup()
 
     def _output_path(self) -> Path:

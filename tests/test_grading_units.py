@@ -306,3 +306,43 @@ def test_hostile_text_is_made_safe_for_every_reader():
     assert all(not cell.startswith(("=", "+", "@")) for cell in row)
     output = results_json(result)["output"]
     assert "isolation: weak" in output and "\x1b" not in output
+
+
+WORLD_PROBE = """
+import os, sys
+from grading import confine
+from grading.plan import IsolationPlan
+from grading.runtime import isolation_level, runtime_paths
+
+plan = IsolationPlan(role="student", root_dir=sys.argv[1], runtime_paths=runtime_paths(),
+                     work_dir=sys.argv[2])
+namespaces = confine.enter_namespaces()
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:
+    protections = confine.confine_process(plan, namespaces)
+    os.write(write, ("|".join(protections) + "\\n" + isolation_level(protections)).encode())
+    os._exit(0)
+os.close(write)
+os.waitpid(pid, 0)
+print(os.read(read, 65536).decode())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces and mounts")
+def test_an_allowlist_root_that_cannot_be_built_means_weak_isolation_not_a_crash(tmp_path):
+    def probe(root: Path) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", WORLD_PROBE, str(root), str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    (tmp_path / "root").mkdir()
+    built = probe(tmp_path / "root")
+    assert "allowlist root (" in built and built.strip().endswith("strong")
+    missing = probe(tmp_path / "no-such-folder")
+    assert "no allowlist root (" in missing and missing.strip().endswith("weak")
