@@ -35,7 +35,7 @@ if not (3, 11) <= v[:2] <= (3, 13):
 endef
 export CHECK_PYTHON
 
-.PHONY: lab test test-compat test-versions notebooks bench lint format lock clean venv-matches
+.PHONY: lab test test-compat test-versions notebooks bench canary lint format lock clean venv-matches
 
 $(STAMP): requirements.lock pyproject.toml | venv-matches
 	@command -v "$(PYTHON)" >/dev/null 2>&1 || { echo "There is no '$(PYTHON)' here. Python $(SUPPORTED) is required: install one and run: make <target> PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -94,6 +94,14 @@ notebooks: $(STAMP)
 ## Benchmarks (not part of `make test`): figures printed and saved under benchmarks/results.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+## Drift canary (not part of `make test`): the suite and every notebook on the newest
+## LangChain, LangGraph, redis, fakeredis, FastAPI, nbval and pytest the index resolves, in
+## a throwaway .venv-canary; prints each package's pinned and newest version and, per
+## lesson, the first differing cell (report in test-artifacts/canary-report.md).
+canary:
+	@"$(PYTHON)" -c "$$CHECK_PYTHON"
+	"$(PYTHON)" memory_course/canary.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check memory_course grading solutions tests
