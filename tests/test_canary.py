@@ -6,21 +6,37 @@ from xml.sax.saxutils import escape
 
 from memory_course import canary
 
-SETUP_DIFF = """Notebook cell execution failed
-Cell 2: Cell outputs differ
+# As nbval writes it into the JUnit XML (colour codes spelled #x1B[...m), full diff.
+SETUP_DIFF = """#x1B[91mNotebook cell execution failed#x1B[0m
+#x1B[94mCell 2: Cell outputs differ
 
 Input:
-from memory_course.notebook_setup import show_setup
+#x1B[0mfrom memory_course.notebook_setup import show_setup
 
 show_setup()
 
-Traceback:
- mismatch 'stdout'
+#x1B[94mTraceback:#x1B[0m
+#x1B[94m mismatch 'stdout'#x1B[91m
+
  assert reference_output == test_output failed:
+
+  'Python 3.11\\nlangchain-core       1.7.2\\n' == 'Python 3.11\\nlangchain-core       1.9.0\\n'
+
+    Python 3.11
   - langchain-core       1.9.0
+  ?                        ^ ^
   + langchain-core       1.7.2
+  ?                        ^ ^
+    langchain-community  0.4.2
   - Not the course's versions: langchain-core 1.9.0 (course lock: 1.7.2). Run `make lab` to fix.
+    chat model           OfflineChatModel (deterministic, no network)
+#x1B[0m
 """
+# The Setup cell again, but a backend line changed too: not only the banner.
+SETUP_AND_MORE = SETUP_DIFF.replace(
+    "    chat model           OfflineChatModel",
+    "  - chat model           ChatOpenAI\n  + chat model           OfflineChatModel",
+)
 OUTPUT_DIFF = """Notebook cell execution failed
 Cell 5: Cell outputs differ
 
@@ -114,6 +130,11 @@ def test_only_the_setup_banner_is_forgiven():
     (lesson,) = result.lessons.values()
     assert not lesson.passed and lesson.first_cell == 2
     assert "ImportError" in lesson.error
+    (other,) = canary.parse_junit(_junit(_case("03_x", 2, SETUP_AND_MORE))).lessons.values()
+    assert not other.passed and other.first_cell == 2
+    truncated = SETUP_DIFF + "  ...Full output truncated, use '-vv' to show\n"
+    (cut,) = canary.parse_junit(_junit(_case("03_x", 2, truncated))).lessons.values()
+    assert not cut.passed
     assert result.other_failures == [
         ("tests.test_chat_service::test_history", "AssertionError: 3 != 2")
     ]
