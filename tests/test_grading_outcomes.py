@@ -170,7 +170,7 @@ from grading.batch import grade_batch
 from grading.runner import GradingOptions
 
 options = GradingOptions(
-    test_timeout=1.0, run_timeout=120.0, allow_weak_isolation=os.geteuid() != 0
+    test_timeout=2.0, run_timeout=120.0, allow_weak_isolation=os.geteuid() != 0
 )
 summary = grade_batch(Path(sys.argv[1]), Path(sys.argv[2]), options, workers=2, progress=False)
 Path(sys.argv[3]).write_text(json.dumps({
