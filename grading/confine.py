@@ -306,6 +306,11 @@ def _build_root(plan, namespaces: list[str]) -> None:
 
     root = plan.root_dir
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    # The private /tmp and /dev/shm first: a runtime path below the host's /tmp (a
+    # checkout there) is then bound on top of them, not hidden under them.
+    for folder, size in (("/tmp", plan.tmp_bytes), ("/dev/shm", plan.shm_bytes)):
+        os.makedirs(root + folder, exist_ok=True)
+        _mount("tmpfs", root + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
     for path in SYSTEM_PATHS:
         _add_system_path(path, root)
     for path in plan.runtime_paths:
@@ -315,9 +320,6 @@ def _build_root(plan, namespaces: list[str]) -> None:
         _bind(plan.submission_dir, root, SUBMISSION_MOUNT)
     if plan.socket_dir:
         _bind(plan.socket_dir, root, SOCKET_MOUNT)
-    for folder, size in (("/tmp", plan.tmp_bytes), ("/dev/shm", plan.shm_bytes)):
-        os.makedirs(root + folder, exist_ok=True)
-        _mount("tmpfs", root + folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
     for device in DEVICES:
         _bind(f"/dev/{device}", root, read_only=False)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0")):

@@ -127,13 +127,15 @@ def batch(tmp_path_factory):
     _add_corrupt_zip(root / "corrupt.zip")
     grader_before = _tree_digest(REPO / "grading")
     out = tmp_path_factory.mktemp("batch-out")
-    summary = _batch_in_fresh_process(root, out)
+    scratch = tmp_path_factory.mktemp("batch-tmp")  # the batch's own TMPDIR
+    summary = _batch_in_fresh_process(root, out, scratch)
     return {
         "summary": summary,
         "results": {r.submission: r for r in summary.results},
         "out": out,
         "grader_changed": _tree_digest(REPO / "grading") != grader_before,
         "survivors": _survivors(summary.results),
+        "scratch_left": sorted(p.name for p in scratch.iterdir()),
     }
 
 
@@ -181,7 +183,7 @@ Path(sys.argv[3]).write_text(json.dumps({
 """
 
 
-def _batch_in_fresh_process(root: Path, out: Path) -> BatchSummary:
+def _batch_in_fresh_process(root: Path, out: Path, scratch: Path) -> BatchSummary:
     """Grade as an instructor does, from a process of its own.
 
     Forking the grader out of this test process would hand every worker whatever the
@@ -193,7 +195,7 @@ def _batch_in_fresh_process(root: Path, out: Path) -> BatchSummary:
         cwd=REPO,
         check=True,
         timeout=900,
-        env={**os.environ, SECRET_NAME: SECRET_VALUE},
+        env={**os.environ, SECRET_NAME: SECRET_VALUE, "TMPDIR": str(scratch)},
     )
     data = json.loads(record.read_text())
     return BatchSummary(
@@ -621,10 +623,8 @@ def test_hanging_tests_are_errors_and_wrong_answers_failures_in_junit(batch):
 
 
 def test_no_run_folder_or_socket_is_left_behind(batch):
-    import tempfile
-
-    left = sorted(Path(tempfile.gettempdir()).glob("grading-run-*"))
-    assert left == [], left
+    """The batch's own temporary folder is empty once it ends (runs, sockets, logs)."""
+    assert batch["scratch_left"] == []
 
 
 def test_honest_code_using_the_sandbox_keeps_full_marks(batch):
