@@ -360,7 +360,17 @@ def run_suite(venv: Path, junit: Path, pytest_args: list[str]) -> None:
         *deselect,
         *pytest_args,
         cwd=REPO,
+        env=_suite_environment(),
     )
+
+
+def _suite_environment() -> dict[str, str]:
+    """This environment, less what `make canary` passes down: the suite's own `make`
+    calls (tests/test_lab.py) must not inherit its PYTHON or MAKEFLAGS."""
+    env = dict(os.environ)
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTHON", "PYTEST_ADDOPTS"):
+        env.pop(name, None)
+    return env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -392,7 +402,6 @@ def main(argv: list[str] | None = None) -> int:
         newest = build_environment(sys.executable, args.venv, args.reuse)
         versions_file.write_text(json.dumps(newest, indent=1, sort_keys=True), encoding="utf-8")
         junit.unlink(missing_ok=True)
-        os.environ.pop("PYTEST_ADDOPTS", None)
         run_suite(args.venv, junit, args.pytest_args)
     if not junit.exists():
         sys.exit("canary: pytest wrote no JUnit XML; see its output above")
