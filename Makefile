@@ -91,7 +91,7 @@ test-versions:
 notebooks: $(STAMP)
 	$(BIN)/python -m memory_course.notebook_runner notebooks/*.ipynb
 
-## Benchmarks (not part of `make test`): figures printed and saved under benchmarks/results.
+## Benchmarks (not part of `make test`): figures printed and saved under test-artifacts/bench.
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
