@@ -52,3 +52,24 @@ def any_redis(request):
 @pytest.fixture
 def postgres_url() -> str:
     return real_database_url()
+
+
+@pytest.fixture
+def serve():
+    """Start an app under uvicorn and return an httpx client for it; stop all at the end."""
+    import httpx
+
+    from memory_course.live_server import LiveServer
+
+    running = []
+
+    def start(app) -> httpx.Client:
+        server = LiveServer(app).start()
+        client = httpx.Client(base_url=server.base_url, timeout=10)
+        running.append((server, client))
+        return client
+
+    yield start
+    for server, client in running:
+        client.close()
+        server.stop()

@@ -40,23 +40,6 @@ from tests.chat_service_support import (
 )
 
 
-@pytest.fixture
-def serve():
-    """Start an app under uvicorn and return an httpx client for it; stop all at the end."""
-    running: list[tuple[LiveServer, httpx.Client]] = []
-
-    def start(app) -> httpx.Client:
-        server = LiveServer(app).start()
-        client = httpx.Client(base_url=server.base_url, timeout=10)
-        running.append((server, client))
-        return client
-
-    yield start
-    for server, client in running:
-        client.close()
-        server.stop()
-
-
 def test_a_new_session_is_issued_in_a_header_and_remembers(serve, fake_redis, recording_model):
     client = serve(create_app(recording_model, fake_redis))
 

@@ -14,7 +14,6 @@ import time
 import uuid
 
 import fakeredis
-import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
@@ -28,7 +27,6 @@ from memory_course.chat_service import (
     create_app,
     create_async_app,
 )
-from memory_course.live_server import LiveServer
 from tests.chat_service_support import (
     BrokenModel,
     FailsMidStreamModel,
@@ -56,22 +54,6 @@ def inspect_redis(fake_server):
 def async_redis(fake_server):
     """A factory of asyncio clients on the fake server: one per app (one per event loop)."""
     return lambda: fakeredis.FakeAsyncRedis(server=fake_server)
-
-
-@pytest.fixture
-def serve():
-    running: list[tuple[LiveServer, httpx.Client]] = []
-
-    def start(app) -> httpx.Client:
-        server = LiveServer(app).start()
-        client = httpx.Client(base_url=server.base_url, timeout=10)
-        running.append((server, client))
-        return client
-
-    yield start
-    for server, client in running:
-        client.close()
-        server.stop()
 
 
 # -- the same contract as the sync app -------------------------------------------------------
