@@ -3,9 +3,13 @@
 `main` is entered in a process the zygote forked (see `grading.zygote`), whose
 launcher entered new namespaces. It confines itself (`grading.confine`: allowlist
 root, limits, its own uid), sends its output to a capture file, guards the network
-at Python level too, imports the student's `chat_application.py` and answers the
+at Python level too, imports the student's entry file (`chat_application.py` for the capstone) and answers the
 grader's requests until the connection closes. It reports values and exception
 names, never verdicts: the grader decides from what the fakes observed.
+
+It knows no assignment: the entry file and the names it must define come from the
+plan, and the objects it builds are whatever factory of the submission's module the
+grader names, with the fakes injected as the keyword arguments the grader asks for.
 """
 
 from __future__ import annotations
@@ -84,21 +88,23 @@ class _Session:
     def chat_model(self) -> Any:
         return chat_model(self.model_socket)
 
+    def resource(self, name: str) -> Any:
+        """A fake the grader asked to inject: "redis", "redis-decoded" or "model"."""
+        if name in ("redis", "redis-decoded"):
+            return self.redis_client(decode_responses=name == "redis-decoded")
+        if name == "model":
+            return self.chat_model()
+        raise ValueError(f"unknown resource {name!r}")
+
     def handle(self, request: dict[str, Any]) -> Any:
         op = Op(request["op"])
         if op is Op.NEW:
+            factory = getattr(self.module, str(request["factory"]))
+            args = codec.decode_argument(request.get("args", []))
             kwargs = codec.decode_argument(request.get("kwargs", {}))
-            if request.get("redis_client"):
-                kwargs["redis_client"] = self.redis_client(request.get("decode_responses", False))
-            if request.get("llm"):
-                kwargs["llm"] = self.chat_model()
-            self.objects[request["id"]] = self.module.ChatApplication(**kwargs)
-            return None
-        if op is Op.HISTORY:
-            kwargs = codec.decode_argument(request.get("kwargs", {}))
-            client = self.redis_client(request.get("decode_responses", False))
-            history_class = self.module.LimitedRedisChatHistory
-            self.objects[request["id"]] = history_class(request["session_id"], client, **kwargs)
+            for keyword, resource in dict(request.get("inject", {})).items():
+                kwargs[str(keyword)] = self.resource(str(resource))
+            self.objects[request["id"]] = factory(*args, **kwargs)
             return None
         if op is Op.CALL:
             target = self.objects[request["target"]]
@@ -153,20 +159,21 @@ def _unix_sockets_only() -> None:
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
 
 
-def _import_submission(submission_dir: str) -> ModuleType:
+def _import_submission(submission_dir: str, entry_file: str) -> ModuleType:
     for name in list(sys.modules):
         if name.split(".")[0] in BLOCKED_PACKAGES:
             del sys.modules[name]
     sys.meta_path.insert(0, _BlockedImports())
     sys.dont_write_bytecode = True
     sys.path.insert(0, submission_dir)
-    path = Path(submission_dir, "chat_application.py")
+    path = Path(submission_dir, entry_file)
     if not path.is_file():
-        raise FileNotFoundError("the submission has no chat_application.py")
-    spec = importlib.util.spec_from_file_location("chat_application", path)
+        raise FileNotFoundError(f"the submission has no {entry_file}")
+    module_name = entry_file.removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["chat_application"] = module
+    sys.modules[module_name] = module
     from memory_course.deprecations import silence_known_deprecations
 
     silence_known_deprecations()
@@ -214,16 +221,12 @@ def main(plan: IsolationPlan, fds: list[int], namespaces: list[str]) -> NoReturn
         submission = SUBMISSION_MOUNT if in_world else str(plan.submission_dir)
         sockets = SOCKET_MOUNT if in_world else str(plan.socket_dir or "")
         try:
-            module = _import_submission(submission)
+            module = _import_submission(submission, plan.entry_file)
         except BaseException as exc:
             error = codec.describe_exception(exc)
             codec.write_frame(sock, {"import_error": error, "protections": protections})
             os._exit(0)
-        missing = [
-            name
-            for name in ("ChatApplication", "LimitedRedisChatHistory", "SessionNotFoundError")
-            if not hasattr(module, name)
-        ]
+        missing = [name for name in plan.required_names if not hasattr(module, name)]
         codec.write_frame(sock, {"ready": {"protections": protections, "missing": missing}})
         session = _Session(module, f"{sockets}/redis.sock", f"{sockets}/model.sock")
         _serve(sock, session)

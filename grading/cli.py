@@ -1,10 +1,14 @@
 """`python -m grading ...`: the grader's command line.
 
-check [PATH]                     public tests on your own work (default exercises/)
+list                             the assignments this grader knows
+check [PATH]                     public tests on your own work (default: the stub's folder)
 grade SUBMISSION --out DIR       one submission: results.json, junit.xml, feedback.md
 batch SUBMISSIONS_DIR --out DIR  every submission in parallel, gradebook and statistics
 release OUT                      the student copy of the course (no solutions, no hidden tests)
-gradescope OUT                   an autograder zip for Gradescope
+gradescope OUT.zip               an autograder zip for Gradescope
+
+Every command but `list` takes `--assignment NAME` (default: the capstone,
+chat_application) or the path of an assignment's folder.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import sys
 from pathlib import Path
 
 from grading import defaults
+from grading.assignment import DEFAULT_ASSIGNMENT, AssignmentError, load
 from grading.runner import GradingOptions
 
 __all__ = ["main"]
@@ -23,7 +28,16 @@ __all__ = ["main"]
 REPO_DIR = Path(__file__).resolve().parent.parent
 
 
+def _assignment(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--assignment",
+        default=DEFAULT_ASSIGNMENT,
+        help=f"assignment name or folder (default {DEFAULT_ASSIGNMENT}; see `list`)",
+    )
+
+
 def _limits(parser: argparse.ArgumentParser, official: bool) -> None:
+    _assignment(parser)
     parser.add_argument(
         "--test-timeout",
         type=float,
@@ -64,14 +78,16 @@ def _options(args: argparse.Namespace, run_hidden: bool) -> GradingOptions:
         namespaces=not args.no_namespaces,
         # A student's own check always runs; official grading refuses weak isolation.
         allow_weak_isolation=getattr(args, "allow_weak_isolation", True),
+        assignment=args.assignment,
     )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the assignments")
     check = commands.add_parser("check", help="run the public tests on your own work")
-    check.add_argument("path", nargs="?", default=str(REPO_DIR / "exercises"))
+    check.add_argument("path", nargs="?", default=None, help="default: the stub's folder")
     _limits(check, official=False)
     one = commands.add_parser("grade", help="grade one submission (folder or zip)")
     one.add_argument("submission")
@@ -85,8 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     _limits(many, official=True)
     release = commands.add_parser("release", help="build the student copy of the course")
     release.add_argument("out")
+    _assignment(release)
     gradescope = commands.add_parser("gradescope", help="build the Gradescope autograder zip")
-    gradescope.add_argument("out")
+    gradescope.add_argument("out", help="the zip to write, or an existing folder to write it in")
+    _assignment(gradescope)
     return parser
 
 
@@ -104,6 +122,10 @@ def _check(args: argparse.Namespace) -> int:
     from grading.runner import grade, hidden_summary
 
     options = _options(args, run_hidden=False)
+    assignment = options.load_assignment()
+    if args.path is None:
+        stub_folder = (REPO_DIR / assignment.stub).parent if assignment.stub else Path.cwd()
+        args.path = str(stub_folder)
     result = grade(Path(args.path), options)
     # Hidden tests present here were collected but not run; a student copy has none
     # and ships their summary instead.
@@ -183,10 +205,19 @@ def _batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list(args: argparse.Namespace) -> int:
+    from grading.assignment import available
+
+    for assignment in available():
+        stub = f" (start from {assignment.stub})" if assignment.stub else ""
+        print(f"{assignment.name:<24} {assignment.title}{stub}")
+    return 0
+
+
 def _release(args: argparse.Namespace) -> int:
     from grading.release import build_release
 
-    built = build_release(REPO_DIR, Path(args.out))
+    built = build_release(REPO_DIR, Path(args.out), default_assignment=args.assignment)
     print(json.dumps(built, indent=2))
     return 0
 
@@ -194,7 +225,7 @@ def _release(args: argparse.Namespace) -> int:
 def _gradescope(args: argparse.Namespace) -> int:
     from grading.gradescope import build_autograder
 
-    path = build_autograder(REPO_DIR, Path(args.out))
+    path = build_autograder(REPO_DIR, Path(args.out), args.assignment)
     print(f"wrote {path}")
     return 0
 
@@ -203,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit status is 0 unless the command failed."""
     args = _parser().parse_args(argv)
     handler = {
+        "list": _list,
         "check": _check,
         "grade": _grade,
         "batch": _batch,
@@ -211,4 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    if getattr(args, "assignment", None) is not None:
+        try:
+            load(args.assignment)
+        except AssignmentError as exc:
+            print(f"python -m grading {args.command}: {exc}", file=sys.stderr)
+            return 2
     return handler(args)

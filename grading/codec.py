@@ -62,8 +62,7 @@ HEADER = struct.Struct(">I")
 class Op(StrEnum):
     """Operation names of requests. Student process: NEW..CLASS_INFO; services: the rest."""
 
-    NEW = "new"  # construct the submission's application class
-    HISTORY = "history"  # construct the submission's history class
+    NEW = "new"  # call a factory (class or function) of the submission's module
     CALL = "call"  # call a method of an object constructed earlier
     GETATTR = "getattr"  # read an attribute of such an object
     CLASS_INFO = "class_info"  # ancestry of a module attribute

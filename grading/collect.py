@@ -1,11 +1,12 @@
 """Finding submissions and unpacking them into a folder the grader controls.
 
-A submission is a folder or a zip holding the student's `chat_application.py`
-(possibly inside one sub-folder, as zips often are). `prepare` copies or extracts it
-into a fresh folder: regular files only (no symlinks, no absolute or `..` paths),
-bounded in size and count, readable by the submission's dedicated uid. A submission
-that cannot be prepared still gets a folder, without `chat_application.py`, so the
-grading run reports it like any other import failure.
+A submission is a folder or a zip holding the student's entry file (the
+assignment's `entry_file`, `chat_application.py` for the capstone), possibly inside
+one sub-folder, as zips often are. `prepare` copies or extracts it into a fresh
+folder: regular files only (no symlinks, no absolute or `..` paths), bounded in size
+and count, readable by the submission's dedicated uid. A submission that cannot be
+prepared still gets a folder, without its entry file, so the grading run reports it
+like any other import failure.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path, PurePosixPath
 
 __all__ = ["PreparedSubmission", "Submission", "find_submissions", "prepare"]
 
-ENTRY_FILE = "chat_application.py"
 MAX_FILES = 200
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
 _SKIP_PARTS = {"__pycache__", "__MACOSX", ".git", ".venv", "node_modules"}
@@ -36,7 +36,7 @@ class Submission:
 
 @dataclass(frozen=True)
 class PreparedSubmission:
-    """The folder holding the copied `chat_application.py`, and any problem found."""
+    """The folder holding the copied entry file, and any problem found."""
 
     folder: Path
     problem: str | None = None
@@ -128,9 +128,9 @@ def _extract_members(
     return None
 
 
-def _entry_folder(dest: Path) -> Path | None:
-    """The shallowest folder holding chat_application.py (ties: alphabetical)."""
-    candidates = sorted(dest.rglob(ENTRY_FILE), key=lambda p: (len(p.parts), str(p)))
+def _entry_folder(dest: Path, entry_file: str) -> Path | None:
+    """The shallowest folder holding the entry file (ties: alphabetical)."""
+    candidates = sorted(dest.rglob(entry_file), key=lambda p: (len(p.parts), str(p)))
     return candidates[0].parent if candidates else None
 
 
@@ -141,21 +141,21 @@ def _make_readable(path: Path) -> None:
             os.chmod(os.path.join(root, name), 0o644)
 
 
-def prepare(source: Path, dest: Path) -> PreparedSubmission:
+def prepare(source: Path, dest: Path, entry_file: str) -> PreparedSubmission:
     """Copy or extract `source` into the new folder `dest`; see the module docstring."""
     dest.mkdir(parents=True)
     if source.is_dir():
         problem = _copy_folder(source, dest)
     elif source.is_file() and source.suffix.lower() == ".zip":
         problem = _extract_zip(source, dest)
-    elif source.is_file() and source.name == ENTRY_FILE:
-        shutil.copyfile(source, dest / ENTRY_FILE)
+    elif source.is_file() and source.name == entry_file:
+        shutil.copyfile(source, dest / entry_file)
         problem = None
     else:
         problem = f"{source} is neither a folder nor a zip"
     _make_readable(dest)
-    folder = None if problem else _entry_folder(dest)
+    folder = None if problem else _entry_folder(dest, entry_file)
     if folder is None:
-        problem = problem or f"no {ENTRY_FILE} found in the submission"
+        problem = problem or f"no {entry_file} found in the submission"
         return PreparedSubmission(dest, problem)
     return PreparedSubmission(folder, None)

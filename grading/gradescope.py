@@ -20,6 +20,8 @@ import stat
 import zipfile
 from pathlib import Path
 
+from grading.assignment import DEFAULT_ASSIGNMENT, load
+
 __all__ = ["GRADING_LOCK", "PIP_VERSION", "RUN_AUTOGRADER", "SETUP_SH", "build_autograder"]
 
 # The pip the course's Makefile installs (PIP_VERSION there).
@@ -70,17 +72,19 @@ fi
 )
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Assignment: @ASSIGNMENT@
 # Grade /autograder/submission into /autograder/results/results.json (Gradescope runs this).
 set -uo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
 mkdir -p "$ROOT/results"
 # The submission runs under its own uid: it must not read the hidden tests.
-chmod 700 "$ROOT/source/grading/tests/hidden" 2>/dev/null || true
+chmod 700 "$ROOT/source/grading/assignments/@ASSIGNMENT@/hidden" 2>/dev/null || true
 cd "$ROOT/source"
 # Gradescope gives each submission a container of its own; where that container
 # refuses namespaces (seccomp), grading goes on and every result says isolation: weak.
-"$PYTHON" -m grading grade "$ROOT/submission" --out "$ROOT/results" --allow-weak-isolation
+"$PYTHON" -m grading grade "$ROOT/submission" --out "$ROOT/results" --allow-weak-isolation \\
+    --assignment @ASSIGNMENT@
 if [ ! -s "$ROOT/results/results.json" ]; then
     cat > "$ROOT/results/results.json" <<'JSON'
 {"score": 0, "execution_time": 0, "output": "The autograder failed before grading; please contact your instructor.", "tests": []}
@@ -103,14 +107,23 @@ def _add(archive: zipfile.ZipFile, name: str, text: str, executable: bool = Fals
     archive.writestr(info, text)
 
 
-def build_autograder(repo: Path, out: Path) -> Path:
-    """Write `out/autograder.zip` (grader with hidden tests, support package, scripts)."""
+def build_autograder(repo: Path, out: Path, assignment: str = DEFAULT_ASSIGNMENT) -> Path:
+    """Write the autograder zip of `assignment` (grader with hidden tests, support
+    package, scripts) to `out`, a path ending in `.zip`, or into `out` when it is an
+    existing folder (as `<assignment>-autograder.zip`). Returns the zip's path."""
+    load(assignment)  # a clear error for an unknown assignment, before writing
     repo, out = Path(repo).resolve(), Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "autograder.zip"
+    if out.is_dir():
+        target = out / f"{assignment}-autograder.zip"
+    elif out.suffix == ".zip":
+        target = out
+    else:
+        raise ValueError(f"{out}: give the zip to write (ending in .zip) or an existing folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w") as archive:
         _add(archive, "setup.sh", SETUP_SH, executable=True)
-        _add(archive, "run_autograder", RUN_AUTOGRADER, executable=True)
+        run_autograder = RUN_AUTOGRADER.replace("@ASSIGNMENT@", assignment)
+        _add(archive, "run_autograder", run_autograder, executable=True)
         for folder in INCLUDED:
             for path in sorted((repo / folder).rglob("*")):
                 relative = path.relative_to(repo)

@@ -51,6 +51,10 @@ class IsolationPlan:
     work_dir: str | None = None
     tmp_bytes: int = defaults.TMP_MB * 1024 * 1024
     shm_bytes: int = defaults.SHM_MB * 1024 * 1024
+    # Student role: the file a submission must hold (from the assignment's declaration)
+    # and the names it must define, reported when missing after the import.
+    entry_file: str = ""
+    required_names: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -59,5 +63,6 @@ class IsolationPlan:
     def from_json(cls, text: str) -> IsolationPlan:
         data = json.loads(text)
         data["runtime_paths"] = tuple(data["runtime_paths"])
+        data["required_names"] = tuple(data.get("required_names", ()))
         data["limits"] = Limits(**data["limits"])
         return cls(**data)

@@ -1,17 +1,19 @@
-"""The pytest plugin of graded tests: markers, options and fixtures.
+"""The pytest plugin of graded tests: markers, options and generic fixtures.
 
-Loaded by `grading/tests/pytest.ini` (`-p grading.plugin`), so graded tests are
-ordinary pytest tests that also run alone: `pytest grading/tests/public
---submission exercises`. The grader (`grading.runner`) loads the same plugin. The
-run's processes and isolation live in `grading.runtime`.
+The grader (`grading.runner`) loads it through `grading/pytest.ini` with the
+assignment's folder as pytest's rootdir; each assignment's own `pytest.ini` loads it
+too, so graded tests also run alone: `pytest grading/assignments/chat_application/public
+--submission exercises`. The assignment is the declaration (`assignment.toml`) in the
+rootdir. The run's processes and isolation live in `grading.runtime`.
 
-Fixtures for tests (each test gets fresh ones):
+Generic fixtures (each test gets fresh ones); an assignment's conftest builds its
+own on them (the capstone's `app`, `make_app`, `make_history`):
 
+- `assignment`: the declaration (`grading.assignment.Assignment`);
 - `redis_store`: the fake Redis (`grading.fakes.FakeRedisService`), to inspect keys;
 - `model`: the fake chat model (`grading.fakes.ModelService`), to inspect prompts;
-- `app`: the submission's `ChatApplication` with the fakes injected;
-- `make_app(**options)`: another one (`new_process=True`: in a new process);
-- `make_history(session_id, **options)`: a `LimitedRedisChatHistory`;
+- `submission`: the test's student processes: `.default()` (shared) or
+  `.new_process()`, to build objects with `grading.remote.RemoteInstance`;
 - `submission_mro(name)`: the class names in the ancestry of a module attribute.
 """
 
@@ -22,26 +24,27 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from grading import defaults
+from grading.assignment import Assignment, AssignmentError
 from grading.fakes import FakeRedisService, ModelService
-from grading.remote import RemoteApp, RemoteHistory, class_mro
+from grading.remote import class_mro
 from grading.runtime import REPO_DIR, GradingRuntime
 from grading.sandbox import ServiceProcess, SubmissionImportError, SubmissionProcess
 from grading.score import spec_from_item
 
-__all__ = ["runtime_of"]
+__all__ = ["assignment_of", "runtime_of"]
 
 MARKERS = [
     "points(n): points earned when the test passes",
-    "requirement(name): the requirement the test grades (see grading.score.REQUIREMENTS)",
+    "requirement(name): the requirement the test grades (one of assignment.toml's keys)",
     "hidden: a hidden test, never shipped to students",
     "feedback(message): what students read about a hidden test",
 ]
 _RUNTIME = pytest.StashKey[GradingRuntime]()
+_ASSIGNMENT = pytest.StashKey[Assignment]()
 _HANDLE = pytest.StashKey["_Submission"]()
 
 
@@ -49,8 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grading")
     group.addoption(
         "--submission",
-        default=os.environ.get("GRADING_SUBMISSION", str(REPO_DIR / "exercises")),
-        help="folder holding the chat_application.py under test (default: exercises/)",
+        default=os.environ.get("GRADING_SUBMISSION"),
+        help="folder holding the entry file under test (default: the folder of the "
+        "assignment's stub, exercises/ for the capstone)",
     )
     group.addoption(
         "--test-timeout", type=float, default=defaults.TEST_TIMEOUT_S, help="seconds per test"
@@ -85,8 +89,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    try:
+        assignment = Assignment.from_folder(config.rootpath)
+    except AssignmentError as exc:
+        raise pytest.UsageError(f"graded tests run with an assignment as rootdir: {exc}") from None
+    config.stash[_ASSIGNMENT] = assignment
+    submission = config.getoption("submission") or (
+        str((REPO_DIR / assignment.stub).parent) if assignment.stub else "."
+    )
     config.stash[_RUNTIME] = GradingRuntime(
-        Path(config.getoption("submission")),
+        Path(submission),
+        assignment,
         test_timeout=float(config.getoption("test_timeout")),
         run_timeout=float(config.getoption("run_timeout")),
         memory_mb=int(config.getoption("memory_mb")),
@@ -101,9 +114,10 @@ def _control_socket(fd: int | None) -> socket.socket | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    assignment = assignment_of(config)
     for item in items:
         try:
-            spec_from_item(item)
+            spec_from_item(item, assignment)
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -131,8 +145,12 @@ def runtime_of(config: pytest.Config) -> GradingRuntime:
     return config.stash[_RUNTIME]
 
 
+def assignment_of(config: pytest.Config) -> Assignment:
+    return config.stash[_ASSIGNMENT]
+
+
 class _Submission:
-    """The student processes of one test; the first is shared by `app`/`make_app`."""
+    """The student processes of one test; `default()` is the one tests share."""
 
     def __init__(self, runtime: GradingRuntime, services: ServiceProcess):
         self.runtime = runtime
@@ -153,6 +171,11 @@ class _Submission:
 
     def output(self) -> str:
         return "\n".join(text for text in (p.output() for p in self.processes) if text)
+
+
+@pytest.fixture(scope="session")
+def assignment(request: pytest.FixtureRequest) -> Assignment:
+    return assignment_of(request.config)
 
 
 @pytest.fixture(scope="session")
@@ -203,51 +226,6 @@ def _end_processes(grading_runtime: GradingRuntime) -> Iterator[None]:
     """After each test: nothing the submission or its fakes started survives."""
     yield
     grading_runtime.cleanup()
-
-
-@pytest.fixture
-def make_app(submission: _Submission) -> Callable[..., RemoteApp]:
-    """`make_app(new_process=False, redis_client=True, llm=True, **options)`.
-
-    `options` go to `ChatApplication(...)` (max_messages, session_ttl, system_prompt,
-    redis_url); `redis_client`/`llm` inject the grader's fake Redis and fake model.
-    """
-
-    def make(
-        *,
-        new_process: bool = False,
-        redis_client: bool = True,
-        llm: bool = True,
-        decode_responses: bool = False,
-        **options: Any,
-    ) -> RemoteApp:
-        process = submission.new_process() if new_process else submission.default()
-        return RemoteApp(
-            process,
-            options,
-            redis_client=redis_client,
-            llm=llm,
-            decode_responses=decode_responses,
-        )
-
-    return make
-
-
-@pytest.fixture
-def app(make_app: Callable[..., RemoteApp]) -> RemoteApp:
-    return make_app()
-
-
-@pytest.fixture
-def make_history(submission: _Submission) -> Callable[..., RemoteHistory]:
-    """`make_history(session_id, **options)`: a LimitedRedisChatHistory on the fake Redis."""
-
-    def make(session_id: str, *, decode_responses: bool = False, **options: Any) -> RemoteHistory:
-        return RemoteHistory(
-            submission.default(), session_id, options, decode_responses=decode_responses
-        )
-
-    return make
 
 
 @pytest.fixture

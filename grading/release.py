@@ -69,6 +69,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB_PORT ?= 8888
+ASSIGNMENT ?= @ASSIGNMENT@
 
 .PHONY: lab check test clean
 
@@ -106,9 +107,9 @@ dependencies = []
 
 [tool.pytest.ini_options]
 # The public tests of the capstone, run on exercises/ (see grading/README.md).
-testpaths = ["grading/tests/public"]
+testpaths = ["grading/assignments/chat_application/public"]
 pythonpath = ["."]
-addopts = "-p grading.plugin -p no:cacheprovider"
+addopts = "-p no:cacheprovider"
 
 [tool.ruff]
 line-length = 100
@@ -119,13 +120,16 @@ STUDENT_GRADER_README = """# The grader (student copy)
 
     python -m grading check [PATH]     # default PATH: exercises/
 
-runs the public tests in `grading/tests/public/` on your `chat_application.py` and
-prints your points per requirement. Hidden tests exist and are run only by the
-instructor's grader: `grading/tests/hidden_summary.json` says how many and how many
+runs the capstone's public tests, `grading/assignments/chat_application/public/`, on
+your `chat_application.py` and prints your points per requirement
+(`python -m grading list` shows every assignment; `--assignment NAME` picks one).
+Hidden tests exist and are run only by the instructor's grader:
+`grading/assignments/chat_application/hidden_summary.json` says how many and how many
 points they are worth, per requirement (not what they check).
 
-Each public test is an ordinary pytest test; `pytest grading/tests/public` runs them
-too, and `pytest grading/tests/public -k memory` runs some. Your code runs in its own
+Each public test is an ordinary pytest test; `pytest
+grading/assignments/chat_application/public` runs them too, and adding `-k memory`
+runs some. Your code runs in its own
 process; the test talks to it and inspects what it stored in a fake Redis and what it
 sent to a fake chat model. Print debugging works: failed tests show what your code
 printed.
@@ -148,7 +152,7 @@ def _imports_solutions(path: Path) -> bool:
 def hidden_fingerprints(repo: Path) -> list[str]:
     """Texts that only hidden tests contain: their test names and feedback messages."""
     found: list[str] = []
-    for path in sorted((repo / "grading" / "tests" / "hidden").glob("*.py")):
+    for path in sorted((repo / "grading" / "assignments").glob("*/hidden/*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
@@ -171,11 +175,12 @@ def solution_fingerprints(repo: Path) -> list[str]:
     tests is public by design (signatures, docstrings, shared helpers, prompts), so it
     is not a fingerprint; nor is an import, which names only modules anyone can see.
     """
-    folders = ("exercises", "memory_course", "notebooks", "grading/tests/public")
+    folders = ("exercises", "memory_course", "notebooks")
+    public_files = [path for folder in folders for path in sorted((repo / folder).rglob("*"))]
+    public_files += sorted((repo / "grading" / "assignments").glob("*/public/*"))
     public = "\n".join(
         path.read_text(errors="replace")
-        for folder in folders
-        for path in sorted((repo / folder).rglob("*"))
+        for path in public_files
         if path.is_file() and not _ignored(path) and path.suffix in {".py", ".ipynb"}
     )
     prints: list[str] = []
@@ -214,7 +219,7 @@ def _copy_tree(source: Path, target: Path, left_out: list[str], repo: Path) -> N
         relative = path.relative_to(repo)
         if _ignored(relative) or not path.is_file():
             continue
-        if relative.parts[:3] == ("grading", "tests", "hidden"):
+        if relative.parts[:2] == ("grading", "assignments") and "hidden" in relative.parts[3:4]:
             continue
         if _imports_solutions(path):
             left_out.append(str(relative))
@@ -224,11 +229,14 @@ def _copy_tree(source: Path, target: Path, left_out: list[str], repo: Path) -> N
         shutil.copy2(path, destination)
 
 
-def build_release(repo: Path, out: Path) -> dict[str, Any]:
+def build_release(
+    repo: Path, out: Path, default_assignment: str = "chat_application"
+) -> dict[str, Any]:
     """Write the student copy of `repo` into the new folder `out`; a summary of it.
 
     Raises `FileExistsError` if `out` exists, `RuntimeError` if anything leaked.
     """
+    from grading.assignment import available
     from grading.runner import GradingOptions, hidden_summary
 
     repo, out = Path(repo).resolve(), Path(out).resolve()
@@ -240,16 +248,18 @@ def build_release(repo: Path, out: Path) -> dict[str, Any]:
     for name in COPIED_FILES:
         if (repo / name).is_file():
             shutil.copy2(repo / name, out / name)
-    summary = hidden_summary(GradingOptions(tests_dir=repo / "grading" / "tests"))
-    (out / "grading" / "tests" / "hidden_summary.json").write_text(
-        json.dumps(summary, indent=2) + "\n"
-    )
+    summaries = {}
+    for assignment in available():
+        summaries[assignment.name] = hidden_summary(GradingOptions(assignment=assignment.name))
+        shipped = out / assignment.folder.relative_to(repo) / assignment.hidden_summary_file.name
+        shipped.write_text(json.dumps(summaries[assignment.name], indent=2) + "\n")
+    summary = summaries.get("chat_application")
     note = ""
     if left_out:
         names = ", ".join(Path(name).stem for name in left_out)
         note = f"\n\nLeft out of this copy because they use the worked solutions: {names}."
     (out / "README.md").write_text(STUDENT_README.format(left_out=note))
-    (out / "Makefile").write_text(STUDENT_MAKEFILE)
+    (out / "Makefile").write_text(STUDENT_MAKEFILE.replace("@ASSIGNMENT@", default_assignment))
     (out / "pyproject.toml").write_text(STUDENT_PYPROJECT)
     (out / "grading" / "README.md").write_text(STUDENT_GRADER_README)
     leaks = find_leaks(out, repo)

@@ -1,7 +1,9 @@
 """The grader's view of objects living in a student's process.
 
-`RemoteApp` forwards method calls (`app.chat(sid, "hi")`) through the protocol and
-returns decoded values; `RemoteHistory` does the same for `LimitedRedisChatHistory`.
+`RemoteInstance` builds an object with a factory of the submission's module and
+forwards method calls (`app.chat(sid, "hi")`) through the protocol, returning
+decoded values. An assignment's conftest names the factories and adds typed
+properties where it needs them (the capstone's `RemoteHistory.messages`).
 An exception raised by the student's code comes back as a `RemoteError` whose class
 also derives from the first built-in exception in the original's ancestry, so
 `pytest.raises(ValueError)` works, and `mro_names` tells its own ancestry by name
@@ -28,23 +30,51 @@ from grading.sandbox import SubmissionCrashed, SubmissionProcess
 
 __all__ = [
     "Message",
-    "RemoteApp",
     "RemoteError",
-    "RemoteHistory",
+    "RemoteInstance",
     "RemoteObject",
+    "SubmissionCrashed",
+    "class_mro",
     "message",
 ]
 
 decode = decode_value
 
 
-class _Remote:
+class RemoteInstance:
+    """An object built in the student's process by a factory of the submission's module.
+
+    `RemoteInstance(process, "ChatApplication", inject={"redis_client": "redis"},
+    max_messages=4)` calls `ChatApplication(max_messages=4, redis_client=<fake Redis>)`
+    there. Injectable resources: "redis", "redis-decoded" (a client of the test's fake
+    Redis, bytes or str replies) and "model" (a chat model on the test's fake model).
+    Public methods are forwarded by name (`instance.chat(sid, "hi")`); subclasses in an
+    assignment's conftest add properties with `_get(name)` and `_call(method, ...)`.
+    """
+
     _ids = itertools.count(1)
 
-    def __init__(self, process: SubmissionProcess, request: dict[str, Any], doing: str):
+    def __init__(
+        self,
+        process: SubmissionProcess,
+        factory: str,
+        *args: Any,
+        inject: dict[str, str] | None = None,
+        label: str | None = None,
+        **kwargs: Any,
+    ):
         self._process = process
         self._id = next(self._ids)
-        self._result({**request, "id": self._id}, doing)
+        self._label = label or factory
+        request = {
+            "op": Op.NEW.value,
+            "id": self._id,
+            "factory": factory,
+            "args": list(args),
+            "kwargs": kwargs,
+            "inject": dict(inject or {}),
+        }
+        self._result(request, f"constructing {factory}")
 
     def _result(self, request: dict[str, Any], doing: str) -> Any:
         answer = self._process.request(request, doing)
@@ -60,55 +90,26 @@ class _Remote:
         request = {"op": Op.GETATTR.value, "target": self._id, "name": name}
         return self._result(request, f"reading .{name}")
 
-
-class RemoteApp(_Remote):
-    """A `ChatApplication` in the student's process; methods are forwarded by name."""
-
-    def __init__(self, process: SubmissionProcess, options: dict[str, Any], **injected: Any):
-        request = {"op": Op.NEW.value, "kwargs": options, **injected}
-        super().__init__(process, request, "constructing ChatApplication")
-
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return _Method(self, name)
 
     def __repr__(self) -> str:
-        return "app"
+        return self._label
 
 
 class _Method:
     """A forwarded method; its repr keeps pytest's assertion messages short."""
 
-    def __init__(self, app: RemoteApp, name: str):
-        self._app, self._name = app, name
+    def __init__(self, target: RemoteInstance, name: str):
+        self._target, self._name = target, name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._app._call(self._name, *args, **kwargs)
+        return self._target._call(self._name, *args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"app.{self._name}"
-
-
-class RemoteHistory(_Remote):
-    """A `LimitedRedisChatHistory` in the student's process."""
-
-    def __init__(self, process: SubmissionProcess, session_id: str, options: dict[str, Any], **kw):
-        request = {"op": Op.HISTORY.value, "session_id": session_id, "kwargs": options, **kw}
-        super().__init__(process, request, "constructing LimitedRedisChatHistory")
-
-    @property
-    def messages(self) -> list[Message]:
-        value = self._get("messages")
-        if not isinstance(value, list):
-            raise SubmissionCrashed(f"messages returned {type(value).__name__}, not a list")
-        return value
-
-    def add_messages(self, messages: list[dict[str, str]]) -> Any:
-        return self._call("add_messages", messages)
-
-    def clear(self) -> Any:
-        return self._call("clear")
+        return f"{self._target!r}.{self._name}"
 
 
 def class_mro(process: SubmissionProcess, name: str) -> list[str]:

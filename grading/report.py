@@ -17,7 +17,7 @@ import re
 from typing import Any
 from xml.etree import ElementTree
 
-from grading.score import NOT_RUN, PASSED, REQUIREMENTS, GradingResult, TestOutcome
+from grading.score import NOT_RUN, PASSED, GradingResult, TestOutcome
 
 __all__ = [
     "HIDDEN_VISIBILITY",
@@ -227,12 +227,20 @@ GRADEBOOK_COLUMNS = [
 ]
 
 
-def csv_header(result: GradingResult | None = None) -> list[str]:
+def requirement_keys(results: list[GradingResult]) -> list[str]:
+    """The assignment's requirements, in the declared order (from any graded result)."""
+    for result in results:
+        if result.outcomes:
+            return [key for key, _ in result.requirements()]
+    return []
+
+
+def csv_header(results: list[GradingResult]) -> list[str]:
     """Gradebook columns: totals, then points per requirement."""
-    return GRADEBOOK_COLUMNS + [f"points:{key}" for key in REQUIREMENTS]
+    return GRADEBOOK_COLUMNS + [f"points:{key}" for key in requirement_keys(results)]
 
 
-def csv_row(result: GradingResult) -> list[str]:
+def csv_row(result: GradingResult, keys: list[str]) -> list[str]:
     bonus = sum(o.earned for o in result.outcomes if o.spec.bonus)
     base = result.score - bonus
     percent = 100.0 * base / result.max_score if result.max_score else 0.0
@@ -247,16 +255,17 @@ def csv_row(result: GradingResult) -> list[str]:
         f"{percent:.1f}",
         result.isolation or "",
         _csv_cell(note),
-        *[_fmt(per_requirement.get(key, 0.0)) for key in REQUIREMENTS],
+        *[_fmt(per_requirement.get(key, 0.0)) for key in keys],
     ]
 
 
 def gradebook_csv(results: list[GradingResult]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(csv_header())
+    keys = requirement_keys(results)
+    writer.writerow(csv_header(results))
     for result in results:
-        writer.writerow(csv_row(result))
+        writer.writerow(csv_row(result, keys))
     return buffer.getvalue()
 
 

@@ -20,13 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from grading import confine, defaults, shards
+from grading.assignment import DEFAULT_ASSIGNMENT, Assignment, load
 from grading.report import safe_text
 from grading.sandbox import kill_descendants
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
@@ -36,8 +37,7 @@ __all__ = ["GradingOptions", "grade", "hidden_summary"]
 
 GRADING_DIR = Path(__file__).resolve().parent
 REPO_DIR = GRADING_DIR.parent
-TESTS_DIR = GRADING_DIR / "tests"
-HIDDEN_SUMMARY = TESTS_DIR / "hidden_summary.json"
+PYTEST_INI = GRADING_DIR / "pytest.ini"
 # The environment of a grading run: nothing of the caller's (API keys, tokens).
 RUN_ENVIRONMENT_KEEP = ("PATH", "LANG", "LC_ALL", "TMPDIR")
 
@@ -57,15 +57,18 @@ class GradingOptions:
     # Shards a run starts with (more start while tests wait on deadlines); see
     # `grading.shards`. A batch grades submissions in parallel, so one each there.
     shards: int = 2
-    tests_dir: Path = field(default=TESTS_DIR)
+    # The assignment graded: a name under grading/assignments/ or a folder's path.
+    assignment: str = DEFAULT_ASSIGNMENT
+
+    def load_assignment(self) -> Assignment:
+        return load(self.assignment)
 
     def to_json(self) -> str:
-        return json.dumps({**dataclasses.asdict(self), "tests_dir": str(self.tests_dir)})
+        return json.dumps(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> GradingOptions:
-        data = json.loads(text)
-        return cls(**{**data, "tests_dir": Path(data["tests_dir"])})
+        return cls(**json.loads(text))
 
 
 def _public_message(report: pytest.TestReport) -> str:
@@ -98,10 +101,12 @@ class _ResultStream:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list) -> None:
+        from grading.plugin import assignment_of
         from grading.score import spec_from_item
 
+        assignment = assignment_of(config)
         for item in items:
-            self.specs[item.nodeid] = spec_from_item(item)
+            self.specs[item.nodeid] = spec_from_item(item, assignment)
         if not self.run_hidden:
             hidden = [item for item in items if self.specs[item.nodeid].hidden]
             items[:] = [item for item in items if not self.specs[item.nodeid].hidden]
@@ -173,15 +178,15 @@ class _ResultStream:
 
 
 def _pytest_args(source: Path, options: GradingOptions, collect_only: bool = False) -> list[str]:
-    tests = options.tests_dir
-    paths = [str(tests / "public")]
-    if (tests / "hidden").is_dir():
-        paths.append(str(tests / "hidden"))
+    assignment = options.load_assignment()
+    paths = [str(assignment.public_dir)]
+    if assignment.hidden_dir.is_dir():
+        paths.append(str(assignment.hidden_dir))
     args = [
         "-c",
-        str(tests / "pytest.ini"),
+        str(PYTEST_INI),
         "--rootdir",
-        str(tests),
+        str(assignment.folder),
         f"--submission={source}",
         f"--test-timeout={options.test_timeout}",
         f"--run-timeout={options.run_timeout}",
@@ -306,6 +311,8 @@ def _assemble(
     for event in events:
         if event["event"] == "collected":
             specs = [TestSpec.from_dict(test) for test in event["tests"]]
+            # In the order of the assignment's requirement table, public before hidden.
+            specs.sort(key=lambda spec: (spec.requirement_rank, spec.hidden))
         elif event["event"] == "result":
             finished[event["node_id"]] = event
         elif event["event"] == "runtime":  # one per shard: the weakest one counts
@@ -321,7 +328,8 @@ def _assemble(
             if event.get("import_error"):
                 notes.append(safe_text(str(event["import_error"])))
             if event.get("missing"):
-                notes.append("missing from chat_application.py: " + ", ".join(event["missing"]))
+                entry = options.load_assignment().entry_file
+                notes.append(f"missing from {entry}: " + ", ".join(event["missing"]))
             result.notes += [note for note in notes if note not in result.notes]
     for spec in specs:
         done = finished.get(spec.node_id)
@@ -372,9 +380,9 @@ def hidden_summary(options: GradingOptions | None = None) -> dict[str, Any] | No
     `release` writes next to the public tests; None when neither exists.
     """
     options = options or GradingOptions()
-    hidden_dir = options.tests_dir / "hidden"
-    if not hidden_dir.is_dir():
-        summary_file = options.tests_dir / HIDDEN_SUMMARY.name
+    assignment = options.load_assignment()
+    if not assignment.hidden_dir.is_dir():
+        summary_file = assignment.hidden_summary_file
         return json.loads(summary_file.read_text()) if summary_file.is_file() else None
     specs = _collect_specs(options)
     by_requirement: dict[str, dict[str, float]] = {}

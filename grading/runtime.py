@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from grading import confine, defaults
+from grading.assignment import Assignment
 from grading.collect import prepare
 from grading.plan import IsolationPlan, Limits
 from grading.sandbox import (
@@ -106,6 +107,7 @@ class GradingRuntime:
     def __init__(
         self,
         submission: Path,
+        assignment: Assignment,
         *,
         test_timeout: float = defaults.TEST_TIMEOUT_S,
         run_timeout: float = defaults.RUN_TIMEOUT_S,
@@ -115,6 +117,7 @@ class GradingRuntime:
         zygote_control: socket.socket | None = None,
     ):
         self.submission = Path(submission).resolve()
+        self.assignment = assignment
         self.test_timeout = test_timeout
         self.run_timeout = run_timeout
         self.memory_bytes = memory_mb * 1024 * 1024
@@ -152,7 +155,8 @@ class GradingRuntime:
         self.run_dir = Path(tempfile.mkdtemp(prefix="grading-run-"))
         for folder in ("root", "work", "sockets", "outputs"):
             (self.run_dir / folder).mkdir(mode=0o700)
-        prepared = prepare(self.submission, self.run_dir / "submission")
+        entry_file = self.assignment.entry_file
+        prepared = prepare(self.submission, self.run_dir / "submission", entry_file)
         if student_uid is not None:
             # Weak isolation (no new root) reaches its files through the run folder.
             self.run_dir.chmod(0o711)
@@ -170,6 +174,8 @@ class GradingRuntime:
             gid=student_uid,
             submission_dir=str(prepared.folder),
             work_dir=str(self.run_dir / "work"),
+            entry_file=entry_file,
+            required_names=self.assignment.required_names,
         )
         self.service_plan = IsolationPlan(
             role="service",

@@ -51,7 +51,7 @@ class SubmissionCrashed(SubmissionFailure):
 
 
 class SubmissionImportError(SubmissionFailure):
-    """`chat_application.py` could not be imported (`protections`: what was in force)."""
+    """The entry file could not be imported (`protections`: what was in force)."""
 
     def __init__(self, message: str, protections: list[str] | None = None):
         super().__init__(message)
@@ -174,7 +174,8 @@ class SubmissionProcess:
             theirs.close()
             os.close(output_fd)
         self._sock = ours
-        hello = self._receive("starting and importing chat_application.py")
+        entry = plan.entry_file or "the submission"
+        hello = self._receive(f"starting and importing {entry}")
         if "fatal" in hello:
             self.kill()
             raise SubmissionCrashed(f"the grader could not confine the process: {hello['fatal']}")
@@ -182,8 +183,7 @@ class SubmissionProcess:
             error = codec.remote_error(hello["import_error"])
             self.kill()
             raise SubmissionImportError(
-                f"chat_application.py could not be imported: {error.type_name}: "
-                f"{error.remote_message}",
+                f"{entry} could not be imported: {error.type_name}: {error.remote_message}",
                 [str(p) for p in hello.get("protections", [])][:64],
             )
         ready = hello.get("ready")

@@ -9,33 +9,27 @@ A graded test is an ordinary pytest test with markers:
     def test_...(app, model): ...
 
 A test earns all its points or none; partial credit comes from a requirement having
-several tests. Bonus tests (requirement "bonus") add to the score beyond `max_score`.
+several tests. The requirement names, titles and order, and which are extra credit,
+come from the assignment's declaration (`grading.assignment`); a spec carries them,
+so results, reports and the gradebook need nothing else. Bonus tests add to the score
+beyond `max_score`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grading.assignment import Assignment
 
 __all__ = [
-    "BONUS",
-    "REQUIREMENTS",
     "GradingResult",
     "TestOutcome",
     "TestSpec",
     "spec_from_item",
 ]
 
-REQUIREMENTS: dict[str, str] = {
-    "sessions": "Create, list and delete sessions",
-    "memory": "Memory injected into the model's prompt",
-    "limit": "Message limit",
-    "ttl": "Sliding expiry (TTL)",
-    "info": "Session info",
-    "errors": "Errors",
-    "bonus": "Bonus: export, share and fork",
-}
-BONUS = "bonus"
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
 
 
@@ -52,24 +46,27 @@ class TestSpec:
     points: float
     hidden: bool
     feedback: str | None
-
-    @property
-    def bonus(self) -> bool:
-        return self.requirement == BONUS
+    # From the assignment's declaration: the requirement's title, its position in the
+    # notebook's table, and whether it is extra credit.
+    requirement_title: str = ""
+    requirement_rank: int = 0
+    bonus: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TestSpec:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})
 
 
-def spec_from_item(item: Any) -> TestSpec:
+def spec_from_item(item: Any, assignment: Assignment) -> TestSpec:
     """Read a collected pytest item's markers; `ValueError` if they are incomplete."""
     points = item.get_closest_marker("points")
     requirement = item.get_closest_marker("requirement")
     if points is None or requirement is None or not points.args or not requirement.args:
         raise ValueError(f"{item.nodeid}: a graded test needs @points(n) and @requirement(name)")
-    if requirement.args[0] not in REQUIREMENTS:
-        raise ValueError(f"{item.nodeid}: unknown requirement {requirement.args[0]!r}")
+    key = requirement.args[0]
+    if key not in {r.key for r in assignment.requirements}:
+        raise ValueError(f"{item.nodeid}: unknown requirement {key!r} of {assignment.name}")
+    declared = assignment.requirement(key)
     hidden = item.get_closest_marker("hidden") is not None
     feedback = item.get_closest_marker("feedback")
     message = str(feedback.args[0]) if feedback is not None and feedback.args else None
@@ -81,10 +78,13 @@ def spec_from_item(item: Any) -> TestSpec:
         node_id=item.nodeid,
         name=item.name,
         title=title,
-        requirement=requirement.args[0],
+        requirement=key,
         points=float(points.args[0]),
         hidden=hidden,
         feedback=message,
+        requirement_title=declared.title,
+        requirement_rank=assignment.rank(key),
+        bonus=declared.bonus,
     )
 
 
@@ -108,7 +108,7 @@ class TestOutcome:
 
     def display_name(self, hidden_index: int) -> str:
         if self.spec.hidden:
-            return f"Hidden check {hidden_index}: {REQUIREMENTS[self.spec.requirement]}"
+            return f"Hidden check {hidden_index}: {self.spec.requirement_title}"
         return f"{self.spec.name}: {self.spec.title}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,18 +153,26 @@ class GradingResult:
     def bonus_max(self) -> float:
         return sum(o.spec.points for o in self.outcomes if o.spec.bonus)
 
+    def requirements(self) -> list[tuple[str, str]]:
+        """(key, title) of every requirement with a test, in the declared order."""
+        seen: dict[str, tuple[int, str]] = {}
+        for outcome in self.outcomes:
+            seen.setdefault(
+                outcome.spec.requirement,
+                (outcome.spec.requirement_rank, outcome.spec.requirement_title),
+            )
+        return [(key, title) for key, (_, title) in sorted(seen.items(), key=lambda i: i[1][0])]
+
     def hidden_indexes(self) -> dict[str, int]:
         """A stable number for each hidden test (its order among hidden tests)."""
         hidden = [o.spec.node_id for o in self.outcomes if o.spec.hidden]
         return {node_id: index for index, node_id in enumerate(hidden, start=1)}
 
     def by_requirement(self) -> list[dict[str, Any]]:
-        """Points earned and available per requirement, in the course's order."""
+        """Points earned and available per requirement, in the declared order."""
         rows = []
-        for key, title in REQUIREMENTS.items():
+        for key, title in self.requirements():
             outcomes = [o for o in self.outcomes if o.spec.requirement == key]
-            if not outcomes:
-                continue
             run = [o for o in outcomes if o.status != NOT_RUN]
             rows.append(
                 {

@@ -31,10 +31,10 @@ def test_release_has_the_course_without_solutions_or_hidden_tests(release):
     out, summary = release
     assert (out / "exercises" / "chat_application.py").is_file()
     assert (out / "memory_course" / "__init__.py").is_file()
-    assert (out / "grading" / "tests" / "public" / "test_memory.py").is_file()
+    assert (out / "grading" / "assignments" / "chat_application" / "public" / "test_memory.py").is_file()
     assert list((out / "notebooks").glob("*.ipynb"))
     assert not (out / "solutions").exists()
-    assert not (out / "grading" / "tests" / "hidden").exists()
+    assert not (out / "grading" / "assignments" / "chat_application" / "hidden").exists()
     assert not (out / "tests").exists()
     for left_out in summary["left_out"]:
         assert not (out / left_out).exists()
@@ -73,7 +73,7 @@ def test_release_readme_makefile_and_pyproject_point_only_at_what_exists(release
         assert (out / target).exists(), target
     config = tomllib.loads((out / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert all((out / path).is_dir() for path in config["testpaths"])
-    summary_file = json.loads((out / "grading" / "tests" / "hidden_summary.json").read_text())
+    summary_file = json.loads((out / "grading" / "assignments" / "chat_application" / "hidden_summary.json").read_text())
     assert summary_file == summary["hidden_summary"] and summary_file["tests"] == 20
 
 
@@ -94,7 +94,7 @@ def test_release_pytest_collects_the_public_tests(release):
 def test_gradescope_zip_grades_the_reference(tmp_path):
     from grading.gradescope import build_autograder
 
-    archive = build_autograder(REPO, tmp_path / "build")
+    archive = build_autograder(REPO, tmp_path / "build" / "autograder.zip")
     # Like /autograder on Gradescope: readable by the submission's own uid.
     root = Path(tempfile.mkdtemp(prefix="autograder-"))
     root.chmod(0o755)
@@ -102,7 +102,7 @@ def test_gradescope_zip_grades_the_reference(tmp_path):
     with zipfile.ZipFile(archive) as opened:
         names = opened.namelist()
         assert {"setup.sh", "run_autograder", "requirements.lock"} <= set(names)
-        assert any(name.startswith("grading/tests/hidden/") for name in names)
+        assert any(name.startswith("grading/assignments/chat_application/hidden/") for name in names)
         opened.extractall(root / "source")
     (root / "submission").mkdir()
     shutil.copyfile(

@@ -108,7 +108,7 @@ def test_zip_submissions_are_unpacked_safely(tmp_path):
         opened.writestr("alice/helper.py", "HELPER = 2\n")
         opened.writestr("../escape.py", "bad\n")
         opened.writestr("/abs.py", "bad\n")
-    prepared = prepare(archive, tmp_path / "out")
+    prepared = prepare(archive, tmp_path / "out", "chat_application.py")
     assert prepared.problem is None
     assert prepared.folder == tmp_path / "out" / "alice"
     assert (prepared.folder / "helper.py").is_file()
@@ -120,7 +120,7 @@ def test_folders_skip_symlinks_and_report_a_missing_entry_file(tmp_path):
     source.mkdir()
     (source / "notes.txt").write_text("no code\n")
     (source / "chat_application.py").symlink_to("/etc/hostname")
-    prepared = prepare(source, tmp_path / "out")
+    prepared = prepare(source, tmp_path / "out", "chat_application.py")
     assert prepared.problem == "no chat_application.py found in the submission"
     assert not (tmp_path / "out" / "chat_application.py").exists()
     (tmp_path / "batch" / "carol").mkdir(parents=True)
@@ -133,7 +133,7 @@ def test_corrupt_zip_is_one_clear_problem(tmp_path):
     from tests.test_grading_outcomes import _add_corrupt_zip
 
     _add_corrupt_zip(tmp_path / "eve.zip")
-    prepared = prepare(tmp_path / "eve.zip", tmp_path / "out")
+    prepared = prepare(tmp_path / "eve.zip", tmp_path / "out", "chat_application.py")
     assert prepared.problem is not None
     assert "damaged" in prepared.problem and "chat_application.py" in prepared.problem
     assert "CRC" not in prepared.problem and "BadZipFile" not in prepared.problem

@@ -2,8 +2,8 @@
 
 import pytest
 
+from grading.assignments.chat_application.helpers import assert_expiring
 from grading.remote import message
-from grading.tests.helpers import assert_expiring
 
 
 @pytest.mark.points(1)

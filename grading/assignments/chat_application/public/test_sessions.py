@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from grading.tests.helpers import is_uuid4
+from grading.assignments.chat_application.helpers import is_uuid4
 
 
 @pytest.mark.points(1)

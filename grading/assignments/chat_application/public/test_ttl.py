@@ -6,8 +6,8 @@ need no waiting.
 
 import pytest
 
+from grading.assignments.chat_application.helpers import assert_expiring
 from grading.remote import RemoteError
-from grading.tests.helpers import assert_expiring
 
 
 @pytest.mark.points(2)

@@ -2,8 +2,8 @@
 
 import pytest
 
+from grading.assignments.chat_application.helpers import marker, stored_contents
 from grading.remote import RemoteError
-from grading.tests.helpers import marker, stored_contents
 
 
 @pytest.mark.points(1)

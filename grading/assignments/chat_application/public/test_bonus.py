@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from grading.tests.helpers import appear_in_order, export_messages, is_uuid4, mentions_role
+from grading.assignments.chat_application.helpers import (
+    appear_in_order,
+    export_messages,
+    is_uuid4,
+    mentions_role,
+)
 
 
 def _two_turns(app):

@@ -2,8 +2,8 @@
 
 import pytest
 
+from grading.assignments.chat_application.helpers import marker
 from grading.remote import message
-from grading.tests.helpers import marker
 
 
 def _messages(labels):

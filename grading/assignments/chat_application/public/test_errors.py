@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
+from grading.assignments.chat_application.helpers import marker, stored_contents
 from grading.remote import RemoteError
-from grading.tests.helpers import marker, stored_contents
 
 
 @pytest.mark.points(1)

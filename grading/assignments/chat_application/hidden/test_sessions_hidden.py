@@ -2,7 +2,7 @@
 
 import pytest
 
-from grading.tests.helpers import marker
+from grading.assignments.chat_application.helpers import marker
 
 
 @pytest.mark.points(2)
