@@ -20,6 +20,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from grading.assignment import DEFAULT_ASSIGNMENT
+
 __all__ = ["build_release", "find_leaks", "hidden_fingerprints", "solution_fingerprints"]
 
 COPIED = ["notebooks", "exercises", "memory_course", "grading"]
@@ -230,7 +232,7 @@ def _copy_tree(source: Path, target: Path, left_out: list[str], repo: Path) -> N
 
 
 def build_release(
-    repo: Path, out: Path, default_assignment: str = "chat_application"
+    repo: Path, out: Path, default_assignment: str = DEFAULT_ASSIGNMENT
 ) -> dict[str, Any]:
     """Write the student copy of `repo` into the new folder `out`; a summary of it.
 
@@ -253,7 +255,7 @@ def build_release(
         summaries[assignment.name] = hidden_summary(GradingOptions(assignment=assignment.name))
         shipped = out / assignment.folder.relative_to(repo) / assignment.hidden_summary_file.name
         shipped.write_text(json.dumps(summaries[assignment.name], indent=2) + "\n")
-    summary = summaries.get("chat_application")
+    summary = summaries.get(default_assignment)
     note = ""
     if left_out:
         names = ", ".join(Path(name).stem for name in left_out)
