@@ -35,7 +35,7 @@ if not (3, 11) <= v[:2] <= (3, 13):
 endef
 export CHECK_PYTHON
 
-.PHONY: lab test test-compat test-versions notebooks bench canary lint format lock clean venv-matches
+.PHONY: lab test test-compat test-versions notebooks nav bench canary lint format lock clean venv-matches
 
 $(STAMP): requirements.lock pyproject.toml | venv-matches
 	@command -v "$(PYTHON)" >/dev/null 2>&1 || { echo "There is no '$(PYTHON)' here. Python $(SUPPORTED) is required: install one and run: make <target> PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -86,6 +86,10 @@ test-versions:
 		$(MAKE) --no-print-directory test-compat PYTHON="$$p" VENV=.venv-$$v; \
 		echo "== Python $$v: $$(( $$(date +%s) - start )) s"; \
 	done
+
+## Rewrite every lesson's navigation cells and the README's course map.
+nav: $(STAMP)
+	$(BIN)/python -m memory_course.navigation
 
 ## Re-execute every notebook in place so its stored outputs are current.
 notebooks: $(STAMP)

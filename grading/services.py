@@ -287,5 +287,5 @@ def main(plan: Any, fds: list[int], namespaces: list[str]) -> NoReturn:
         codec.write_frame(control, {"ready": {"protections": protections}})
         serve_fakes(control, fakes)
     except BaseException:
-        code = 70
+        code = os.EX_SOFTWARE  # the fakes failed: the grader reports them unavailable
     os._exit(code)

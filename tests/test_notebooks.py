@@ -50,7 +50,7 @@ def test_twelve_ordered_lessons():
 
 
 def test_navigation_and_course_map_are_current():
-    assert navigation.main(["--check"]) == 0, "run: python -m memory_course.navigation"
+    assert navigation.main(["--check"]) == 0, "run: make nav"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
