@@ -60,7 +60,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, overload
 
 import anyio
 from fastapi import FastAPI, Header, HTTPException, Response
@@ -70,7 +70,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict, trim_messages
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
-from langchain_core.runnables import ConfigurableFieldSpec, Runnable
+from langchain_core.runnables import ConfigurableFieldSpec, Runnable, RunnableConfig
 from langchain_core.runnables.history import RunnableWithMessageHistory
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
@@ -130,7 +130,7 @@ class RedisSessionHistory(BaseChatMessageHistory):
         self.ttl_seconds = ttl_seconds
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         return _decode(self.redis.lrange(self.key, 0, -1))
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
@@ -173,7 +173,7 @@ class AsyncRedisSessionHistory(BaseChatMessageHistory):
         await self.redis.delete(self.key)
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         raise NotImplementedError("async history: use `await history.aget_messages()`")
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
@@ -195,6 +195,10 @@ class _StoreBase:
 
     def key(self, session_id: str) -> str:
         return f"{self.key_prefix}{session_id}"
+
+    def history(self, session_id: str) -> BaseChatMessageHistory:
+        """The session's history object (each store returns its own kind)."""
+        raise NotImplementedError
 
     @property
     def pattern(self) -> str:
@@ -295,7 +299,7 @@ def build_chain(llm: BaseChatModel, *, system_prompt: str, max_tokens: int) -> R
     )
 
 
-def turn_config(history: BaseChatMessageHistory) -> dict[str, Any]:
+def turn_config(history: BaseChatMessageHistory) -> RunnableConfig:
     """The config that hands `history` to a chain made by `build_chain`."""
     return {"configurable": {"history": history}}
 
@@ -303,6 +307,10 @@ def turn_config(history: BaseChatMessageHistory) -> dict[str, Any]:
 # -- the HTTP contract, shared by both apps ----------------------------------------------
 
 
+@overload
+def parse_session_id(value: str | None, *, required: Literal[True]) -> str: ...
+@overload
+def parse_session_id(value: str | None, *, required: bool) -> str | None: ...
 def parse_session_id(value: str | None, *, required: bool) -> str | None:
     """The canonical form of the `X-Session-ID` header value, or an HTTP 400.
 
@@ -604,7 +612,7 @@ def create_app(
     def chat_stream(body: ChatRequest, x_session_id: SessionHeader = None) -> StreamingResponse:
         turn = service.turn(resolve_session(x_session_id), body.message)
 
-        def events() -> Iterator[str]:
+        def events() -> Generator[str, None, None]:
             stream = chain.stream(turn.input, turn.config)
             try:
                 for chunk in stream:
@@ -616,8 +624,9 @@ def create_app(
             else:
                 yield turn.done_event()
             finally:
-                turn.close()  # if the client left: seal the history first,
-                stream.close()  # because closing an unfinished stream saves half a reply
+                turn.close()  # if the client left: seal the history first, because
+                # closing an unfinished stream saves half a reply
+                stream.close()  # type: ignore[attr-defined]  # a generator, typed Iterator
 
         return service.stream_response(_closing_in_threadpool(events()), turn.session_id)
 

@@ -66,7 +66,7 @@ class CheckedHistory(BaseChatMessageHistory):
     # -- reads and clear: delegated ----------------------------------------------------
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         return self.inner.messages
 
     async def aget_messages(self) -> list[BaseMessage]:

@@ -66,7 +66,7 @@ class NaiveFileChatMessageHistory(BaseChatMessageHistory):
         self.path = Path(storage_dir) / f"{session_id}.json"
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         if not self.path.exists():
             return []
         with open(self.path) as file:
@@ -159,7 +159,7 @@ class FileChatMessageHistory(BaseChatMessageHistory):
         )
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         """All messages of the session, oldest first (empty if the file does not exist)."""
         with self._lock:
             return self._read()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,13 +47,13 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
         self.key = f"{key_prefix}{session_id}"
 
     @property
-    def messages(self) -> list[BaseMessage]:
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         data = self.redis_client.get(self.key)
         if not data:
             return []
         return messages_from_dict(json.loads(data))
 
-    def add_messages(self, messages: list[BaseMessage]) -> None:
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         current = self.messages
         current.extend(messages)
         current = current[-self.max_messages :]

@@ -80,9 +80,10 @@ def install() -> None:
         return original_getaddrinfo(host, *args, **kwargs)
 
     for function in (connect, connect_ex, getaddrinfo):
-        function.__offline_guard__ = True
-    socket.socket.connect = connect
-    socket.socket.connect_ex = connect_ex
+        function.__dict__["__offline_guard__"] = True  # the mark is_installed() looks for
+    # Patched on the class so that every socket, however it was made, is checked.
+    socket.socket.connect = connect  # type: ignore[method-assign]  # patching is the guard
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]  # patching is the guard
     socket.getaddrinfo = getaddrinfo
 
 

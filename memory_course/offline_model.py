@@ -36,6 +36,7 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     SystemMessage,
+    UsageMetadata,
 )
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -215,13 +216,15 @@ class OfflineChatModel(BaseChatModel):
             params["ls_stop"] = stop or self.stop
         return params
 
-    def _reply(self, messages: list[BaseMessage], stop: list[str] | None) -> tuple[str, dict]:
+    def _reply(
+        self, messages: list[BaseMessage], stop: list[str] | None
+    ) -> tuple[str, UsageMetadata]:
         text = _apply_stop(compose_reply(messages), stop or self.stop)
         if self.max_tokens is not None:
             text = text[: self.max_tokens * 4]
         input_tokens = count_tokens_approximately(messages)
         output_tokens = self.get_num_tokens(text)
-        usage = {
+        usage: UsageMetadata = {
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
             "total_tokens": input_tokens + output_tokens,
@@ -288,7 +291,9 @@ class RecordingChatModel(OfflineChatModel):
     _prompts: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def _reply(self, messages: list[BaseMessage], stop: list[str] | None) -> tuple[str, dict]:
+    def _reply(
+        self, messages: list[BaseMessage], stop: list[str] | None
+    ) -> tuple[str, UsageMetadata]:
         with self._lock:
             self._prompts.append(list(messages))
         return super()._reply(messages, stop)

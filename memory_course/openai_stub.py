@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -41,7 +42,7 @@ def openai_messages_to_langchain(messages: list[dict[str, Any]]) -> list[BaseMes
         content = message.get("content") or ""
         if isinstance(content, list):
             content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-        converted.append(_ROLES.get(message.get("role"), AIMessage)(content=content))
+        converted.append(_ROLES.get(message.get("role", ""), AIMessage)(content=content))
     return converted
 
 
@@ -64,6 +65,7 @@ class OpenAICompatibleServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)  # an IP server's; bytes are for other address families
         return f"http://{host}:{port}/v1"
 
     @property
@@ -153,7 +155,7 @@ class OpenAICompatibleServer:
                     return
                 messages = openai_messages_to_langchain(body.get("messages", []))
                 reply = server.model.invoke(messages, stop=body.get("stop"))
-                usage = reply.usage_metadata or {}
+                usage: Mapping[str, Any] = reply.usage_metadata or {}
                 usage_json = {
                     "prompt_tokens": usage.get("input_tokens", 0),
                     "completion_tokens": usage.get("output_tokens", 0),

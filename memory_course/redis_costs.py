@@ -36,6 +36,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from memory_course import naive_redis_history
@@ -189,7 +190,7 @@ class Contender:
     def chat(self, session_id: str, message: str) -> str:
         if self.name == "reference":
             return self.app.chat(session_id, message)
-        config = {"configurable": {"session_id": session_id}}
+        config: RunnableConfig = {"configurable": {"session_id": session_id}}
         return self.chain.invoke({"input": message}, config=config).text
 
     def stored(self, session_id: str) -> int:

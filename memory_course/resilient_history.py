@@ -104,7 +104,7 @@ class IdempotentRedisChatMessageHistory(BaseChatMessageHistory):
         self.ids_key = f"{self.key}:ids"
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         raw = self.client.lrange(self.key, 0, -1)
         return messages_from_dict([json.loads(item) for item in raw])
 
@@ -258,7 +258,7 @@ class ResilientChatMessageHistory(BaseChatMessageHistory):
     # -- BaseChatMessageHistory --------------------------------------------------------
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         with self._lock:
             current = self._attempt(lambda primary: primary.messages, force=False)
             if current is None:

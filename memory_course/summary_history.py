@@ -78,7 +78,7 @@ class SummaryBufferChatMessageHistory(BaseChatMessageHistory):
         self._lock = threading.Lock()
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         with self._lock:
             head = [SystemMessage(SUMMARY_PREFIX + self.summary)] if self.summary else []
             return head + list(self.recent)

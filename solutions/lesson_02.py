@@ -50,7 +50,8 @@ def callback_errors() -> Iterator[list[logging.LogRecord]]:
     """Collect what LangChain logs when a callback fails (callbacks never raise)."""
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    # Handler.handle() calls self.emit(record) positionally, which list.append accepts.
+    handler.emit = records.append  # type: ignore[method-assign,assignment]  # called positionally
     logger = logging.getLogger(CALLBACK_LOGGER)
     logger.addHandler(handler)
     try:

@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 
 __all__ = ["ask_all", "stream_and_save"]
 
@@ -24,7 +24,7 @@ async def ask_all(
     """
 
     async def one_session(session_id: str, questions: Sequence[str]) -> list[str]:
-        config = {"configurable": {"session_id": session_id}}
+        config: RunnableConfig = {"configurable": {"session_id": session_id}}
         replies = []
         for question in questions:  # a turn starts only after the previous one was saved
             reply = await chat.ainvoke({input_key: question}, config)
@@ -55,7 +55,9 @@ async def stream_and_save(
     finished = False
     try:
         stream = chain.astream({"history": earlier, "question": question})
-        async with aclosing(stream):  # close the stream right here, also on an exception
+        # Closed right here, also on an exception. astream() makes an async generator,
+        # which its annotation (AsyncIterator) does not say.
+        async with aclosing(stream):  # type: ignore[type-var]  # an async generator
             async for chunk in stream:
                 parts.append(chunk)
                 if on_chunk is not None:
@@ -63,7 +65,8 @@ async def stream_and_save(
         finished = True
     finally:
         metadata = {} if finished else {"interrupted": True}
-        reply = AIMessage("".join(parts), response_metadata=metadata)
+        text = "".join(parts)
+        reply = AIMessage(text, response_metadata=metadata)
         # Shielded, so a second cancellation cannot lose the turn halfway through the save.
         await asyncio.shield(history.aadd_messages([HumanMessage(question), reply]))
-    return reply.content
+    return text

@@ -54,7 +54,7 @@ class RetryingChatMessageHistory(BaseChatMessageHistory):
             self.last_attempts = self._retrying.statistics["attempt_number"]
 
     @property
-    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         return self._call(lambda: self.history.messages)
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:

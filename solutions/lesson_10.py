@@ -76,7 +76,7 @@ def trim_keeping_first_exchange(
             (i for i in range(first_human + 1, len(rest)) if isinstance(rest[i], AIMessage)),
             None,
         )
-    plain = {
+    plain: dict[str, Any] = {
         "strategy": "last",
         "token_counter": count_tokens_approximately,
         "start_on": "human",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, trim_messages
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -100,7 +101,9 @@ def forget_user(checkpointer: BaseCheckpointSaver, store: BaseStore, user_id: st
     return thread_ids
 
 
-def edit_and_regenerate(graph: CompiledStateGraph, config: dict, index: int, new_text: str) -> str:
+def edit_and_regenerate(
+    graph: CompiledStateGraph, config: RunnableConfig, index: int, new_text: str
+) -> str:
     """Replace the thread's `index`-th human message (0-based) by `new_text`; return the reply.
 
     The thread is forked from the checkpoint that held exactly the messages said before
