@@ -63,9 +63,9 @@ PRELOAD = (
     "langchain_core.runnables.history",
     "memory_course.deprecations",
     "memory_course.factories",
-    "memory_course.offline_guard",
-    "memory_course.offline_model",
-    "memory_course.openai_stub",
+    "memory_course.offline.offline_guard",
+    "memory_course.offline.offline_model",
+    "memory_course.offline.openai_stub",
     "grading.child",
     "grading.services",
 )

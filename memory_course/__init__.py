@@ -1,8 +1,7 @@
 """Support code for the LangChain conversation-memory course.
 
-One job per module:
+The lessons import the modules at the top level, one job per module:
 
-- `offline_model`: the deterministic chat model (and its recording variant);
 - `factories`: the model, Redis and database chosen from environment variables;
 - `deprecations`: the one documented switch for the known deprecation warnings;
 - `notebook_setup`: the Setup cell every lesson opens with;
@@ -13,10 +12,14 @@ One job per module:
 - `chat_service`, `live_server`: lesson 10's FastAPI app and a uvicorn thread to serve it;
 - `redis_metrics`: Redis round trips and bytes per operation; `redis_costs`: what a turn
   costs per storage design, against `naive_redis_history` (the lesson's first attempt);
-- `subprocess_demo`: child Python processes for lessons that need a second process;
-- `fake_redis_server`: fakeredis over a real socket; `openai_stub`: an OpenAI-compatible
-  server answered by the offline model;
-- `offline_guard`, `notebook_runner`, `navigation`: course tooling.
+- `subprocess_demo`: child Python processes for lessons that need a second process.
+
+Two subpackages hold the rest:
+
+- `offline`: the stand-ins that let the course run with no key, server or network
+  (`offline_model`, `openai_stub`, `fake_redis_server`, `offline_guard`);
+- `tooling`: maintainers' tools the lessons never import (`navigation`,
+  `notebook_runner`, `canary`).
 
 The names below are imported on first use, so a child process that needs one small
 module (say `file_history`) does not pay for importing LangChain's model stack.
@@ -28,8 +31,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "OfflineChatModel": "memory_course.offline_model",
-    "RecordingChatModel": "memory_course.offline_model",
+    "OfflineChatModel": "memory_course.offline.offline_model",
+    "RecordingChatModel": "memory_course.offline.offline_model",
     "describe_backends": "memory_course.factories",
     "get_chat_model": "memory_course.factories",
     "get_database_url": "memory_course.factories",

@@ -22,7 +22,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from memory_course.offline_model import OfflineChatModel
+from memory_course.offline.offline_model import OfflineChatModel
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",

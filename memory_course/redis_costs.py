@@ -41,7 +41,7 @@ from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from memory_course import naive_redis_history
 from memory_course.deprecations import silence_known_deprecations
-from memory_course.offline_model import OfflineChatModel
+from memory_course.offline.offline_model import OfflineChatModel
 from memory_course.redis_metrics import measure
 
 __all__ = [

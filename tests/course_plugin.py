@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 
 from memory_course.deprecations import filterwarnings_lines
-from memory_course.offline_guard import kernel_environment
+from memory_course.offline.offline_guard import kernel_environment
 
 NBVAL_VERSION = "0.11.0"
 

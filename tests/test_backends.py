@@ -13,7 +13,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from memory_course import RecordingChatModel
-from memory_course.fake_redis_server import FakeRedisServer
+from memory_course.offline.fake_redis_server import FakeRedisServer
 from tests.services import real_database_url, real_redis_url
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from memory_course import canary
+from memory_course.tooling import canary
 
 # As nbval writes it into the JUnit XML (colour codes spelled #x1B[...m), full diff.
 SETUP_DIFF = """#x1B[91mNotebook cell execution failed#x1B[0m

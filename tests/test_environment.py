@@ -98,8 +98,8 @@ def test_supported_python_is_stated_and_running():
 
 def test_setup_cell_python_line_compares_equal_on_every_supported_version(capsys):
     # Stored outputs say "Python 3.11"; nbval sanitizes stored and computed text alike.
-    from memory_course.notebook_runner import load_sanitizers, sanitize_text
     from memory_course.notebook_setup import show_setup
+    from memory_course.tooling.notebook_runner import load_sanitizers, sanitize_text
 
     sanitizers = load_sanitizers()
     stored = sanitize_text("Python 3.11\nlangchain-core       1.7.2\n", sanitizers)

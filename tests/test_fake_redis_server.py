@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from memory_course.fake_redis_server import FakeRedisServer
+from memory_course.offline.fake_redis_server import FakeRedisServer
 
 
 def _client(url: str) -> redis.Redis:

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from memory_course import navigation
+from memory_course.tooling import navigation
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))

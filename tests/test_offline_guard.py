@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from memory_course import offline_guard
-from memory_course.notebook_runner import KERNEL_NAME
+from memory_course.offline import offline_guard
+from memory_course.tooling.notebook_runner import KERNEL_NAME
 
 BLOCKED = ("192.0.2.10", 80)  # TEST-NET-1: documentation range, never a real host
 
@@ -41,7 +41,7 @@ def test_other_addresses_are_refused(address):
 
 GUARDED_CHILD = """
 import socket, sys
-from memory_course import offline_guard
+from memory_course.offline import offline_guard
 assert offline_guard.is_installed(), "guard missing"
 try:
     socket.create_connection(("192.0.2.10", 80), timeout=1)
@@ -74,7 +74,7 @@ def test_notebook_kernels_start_offline():
     notebook.cells = [
         nbformat.v4.new_code_cell(
             "import os, socket\n"
-            "from memory_course import offline_guard\n"
+            "from memory_course.offline import offline_guard\n"
             "print(offline_guard.is_installed(), 'REDIS_URL' in os.environ)\n"
             "try:\n"
             "    socket.create_connection(('192.0.2.10', 80), timeout=1)\n"

@@ -9,7 +9,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from memory_course.offline_model import OfflineChatModel, RecordingChatModel
+from memory_course.offline.offline_model import OfflineChatModel, RecordingChatModel
 
 
 class TestOfflineChatModelUnit(ChatModelUnitTests):

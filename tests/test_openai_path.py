@@ -10,8 +10,8 @@ from langchain_core.runnables.history import RunnableWithMessageHistory
 from langchain_openai import ChatOpenAI
 
 from memory_course.factories import DEFAULT_OPENAI_MODEL, get_chat_model
-from memory_course.offline_model import OfflineChatModel
-from memory_course.openai_stub import OpenAICompatibleServer
+from memory_course.offline.offline_model import OfflineChatModel
+from memory_course.offline.openai_stub import OpenAICompatibleServer
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import httpx
 import nbformat
 import pytest
 
-from memory_course.offline_guard import kernel_environment
+from memory_course.offline.offline_guard import kernel_environment
 from tests.services import in_ci
 
 REPO = Path(__file__).resolve().parent.parent

@@ -26,7 +26,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
 from memory_course import OfflineChatModel
 from memory_course.clock import ManualClock
-from memory_course.fake_redis_server import FakeRedisServer
+from memory_course.offline.fake_redis_server import FakeRedisServer
 from memory_course.resilient_history import (
     IdempotentRedisChatMessageHistory,
     ResilientChatMessageHistory,

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from memory_course.notebook_runner import KERNEL_NAME
-from memory_course.offline_guard import kernel_environment
+from memory_course.offline.offline_guard import kernel_environment
+from memory_course.tooling.notebook_runner import KERNEL_NAME
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 

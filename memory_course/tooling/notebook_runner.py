@@ -5,7 +5,7 @@ folder, exactly as the nbval run does, so stored outputs match what CI recompute
 Outputs go through the same sanitizers as nbval (`tests/nbval_sanitize.cfg`), so no
 real UUID, timestamp, address or temp path is ever committed.
 
-    python -m memory_course.notebook_runner notebooks/01_*.ipynb
+    python -m memory_course.tooling.notebook_runner notebooks/01_*.ipynb
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from memory_course.offline_guard import kernel_environment
+from memory_course.offline.offline_guard import kernel_environment
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SANITIZE_FILE = REPO / "tests" / "nbval_sanitize.cfg"
 KERNEL_NAME = "memory-course"
 

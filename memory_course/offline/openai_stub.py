@@ -24,7 +24,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from memory_course.offline_model import OfflineChatModel
+from memory_course.offline.offline_model import OfflineChatModel
 
 __all__ = ["OpenAICompatibleServer", "openai_messages_to_langchain"]
 

@@ -7,8 +7,8 @@ metadata may carry `{"course": {"minutes": 30}}`. This tool writes:
 - a navigation cell (tagged `navigation`) second and last in every lesson;
 - the table between `<!-- course-map:start -->` and `<!-- course-map:end -->` in README.md.
 
-    python -m memory_course.navigation          # rewrite what is out of date
-    python -m memory_course.navigation --check  # exit 1 if anything is out of date
+    python -m memory_course.tooling.navigation          # rewrite what is out of date
+    python -m memory_course.tooling.navigation --check  # exit 1 if anything is out of date
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 README = REPO / "README.md"
 TAG = "navigation"

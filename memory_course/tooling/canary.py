@@ -1,6 +1,6 @@
 """The drift canary: the course against the newest LangChain the package index resolves.
 
-    make canary                       # or: python3 memory_course/canary.py
+    make canary                       # or: python3 memory_course/tooling/canary.py
 
 builds a throwaway environment (`.venv-canary`, git-ignored, rebuilt on every run) from
 `requirements.lock`, then upgrades the course's direct dependencies that move fastest
@@ -38,7 +38,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-canary"
 ARTIFACTS = REPO / "test-artifacts"
 PIP_VERSION = "26.3"
