@@ -35,7 +35,7 @@ if not (3, 11) <= v[:2] <= (3, 13):
 endef
 export CHECK_PYTHON
 
-.PHONY: lab test test-compat test-versions notebooks nav bench canary lint format lock clean venv-matches
+.PHONY: lab test test-compat test-versions notebooks nav bench canary stub lint format lock clean venv-matches
 
 $(STAMP): requirements.lock pyproject.toml | venv-matches
 	@command -v "$(PYTHON)" >/dev/null 2>&1 || { echo "There is no '$(PYTHON)' here. Python $(SUPPORTED) is required: install one and run: make <target> PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -89,11 +89,11 @@ test-versions:
 
 ## Rewrite every lesson's navigation cells and the README's course map.
 nav: $(STAMP)
-	$(BIN)/python -m memory_course.navigation
+	$(BIN)/python -m memory_course.tooling.navigation
 
 ## Re-execute every notebook in place so its stored outputs are current.
 notebooks: $(STAMP)
-	$(BIN)/python -m memory_course.notebook_runner notebooks/*.ipynb
+	$(BIN)/python -m memory_course.tooling.notebook_runner notebooks/*.ipynb
 
 ## Benchmarks (not part of `make test`): figures printed and saved under test-artifacts/bench.
 bench: $(STAMP)
@@ -105,11 +105,17 @@ bench: $(STAMP)
 ## lesson, the first differing cell (report in test-artifacts/canary-report.md).
 canary:
 	@"$(PYTHON)" -c "$$CHECK_PYTHON"
-	"$(PYTHON)" memory_course/canary.py
+	"$(PYTHON)" memory_course/tooling/canary.py
+
+## Regenerate the exercise stubs from their marked reference solutions (memory_course/tooling/stubgen.py):
+## edit solutions/chat_application.py, never exercises/chat_application.py.
+stub: $(STAMP)
+	$(BIN)/python -m memory_course.tooling.stubgen
 
 lint: $(STAMP)
 	$(BIN)/ruff check memory_course grading solutions tests
 	$(BIN)/ruff format --check memory_course grading solutions tests
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format memory_course grading solutions tests

@@ -127,7 +127,7 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
         raise NotImplementedError
 
     @property
-    def messages(self) -> list[BaseMessage]:
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
         """The stored messages, oldest first, at most `max_messages`.
 
         Raises:

@@ -6,9 +6,23 @@ graded tests and the grader, plus a README, Makefile and pyproject written for i
 `solutions/`, the hidden tests, the course's own test suite, or any file that imports
 the solutions (such a notebook is left out and listed in the summary).
 
-`find_leaks` greps a built release for the hidden tests' names and feedback, for the
-solutions' distinctive lines and for solution imports; `build_release` refuses to
-finish when it finds any.
+The release is built from the working tree, as it is. In a git checkout it ships what
+`git add -A` would commit: the files git tracks and the new ones it does not ignore
+(those are listed in the summary as `not_committed`), never a file `.gitignore` names
+(a notebook's scratch database, say; listed as `ignored`). Elsewhere (an unpacked
+archive) it ships every file of the copied folders. Either way, two checks stand
+between a solution and the students, whatever the folders hold:
+
+* every stub an assignment generates from its marked solution (`memory_course/tooling/stubgen.py`)
+  must be byte for byte the generated one, or the build stops before writing anything
+  (`make stub` regenerates; a student's own work does not belong in `exercises/`);
+* `find_leaks` greps the built release for the hidden tests' names and feedback, for
+  solution imports and for the distinctive lines of every reference solution (each
+  file of `solutions/` and each assignment's `solutions`). A solution line counts as
+  public only when the generated stub has it (the contract) or when
+  `solutions/shared_lines.txt` lists it (idioms the lessons share with a solution);
+  what `exercises/`, the notebooks or `memory_course/` happen to hold never does.
+  `build_release` refuses to finish when it finds anything.
 """
 
 from __future__ import annotations
@@ -17,18 +31,35 @@ import ast
 import json
 import re
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grading.assignment import DEFAULT_ASSIGNMENT
+from grading.assignment import DECLARATION, DEFAULT_ASSIGNMENT, Assignment
+from memory_course.tooling.stubgen import generated_stubs
 
-__all__ = ["build_release", "find_leaks", "hidden_fingerprints", "solution_fingerprints"]
+__all__ = [
+    "ReleaseError",
+    "build_release",
+    "find_leaks",
+    "hidden_fingerprints",
+    "solution_fingerprints",
+    "stale_stubs",
+]
 
 COPIED = ["notebooks", "exercises", "memory_course", "grading"]
 COPIED_FILES = ["requirements.in", "requirements.lock", "environment.yml", ".gitignore"]
 _SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 _IMPORTS_SOLUTIONS = re.compile(r"(^|[\s\"'])(from|import)\s+solutions\b", re.MULTILINE)
 _MIN_FINGERPRINT = 40
+# Solution lines the course's public material shares on purpose (see the file).
+SHARED_LINES = Path("solutions") / "shared_lines.txt"
+
+
+class ReleaseError(RuntimeError):
+    """The release would ship a solution, a hidden test, or a stub that is not generated."""
+
 
 STUDENT_README = """# Conversation memory with LangChain: student copy
 
@@ -170,37 +201,89 @@ def hidden_fingerprints(repo: Path) -> list[str]:
     return found
 
 
-def solution_fingerprints(repo: Path) -> list[str]:
-    """Distinctive lines of the solutions: long, and absent from what students get anyway.
+def _assignments(repo: Path) -> list[Assignment]:
+    """The assignments declared in `repo` itself (not necessarily this grader's repo)."""
+    declarations = sorted((repo / "grading" / "assignments").glob(f"*/{DECLARATION}"))
+    return [Assignment.from_folder(path.parent) for path in declarations]
 
-    A line also present in the stubs, the support package, the notebooks or the public
-    tests is public by design (signatures, docstrings, shared helpers, prompts), so it
-    is not a fingerprint; nor is an import, which names only modules anyone can see.
-    """
-    folders = ("exercises", "memory_course", "notebooks")
-    public_files = [path for folder in folders for path in sorted((repo / folder).rglob("*"))]
-    public_files += sorted((repo / "grading" / "assignments").glob("*/public/*"))
-    public = "\n".join(
-        path.read_text(errors="replace")
-        for path in public_files
-        if path.is_file() and not _ignored(path) and path.suffix in {".py", ".ipynb"}
-    )
-    prints: list[str] = []
-    for path in sorted((repo / "solutions").glob("*.py")):
-        for line in path.read_text().splitlines():
+
+def _notebook_strings(data: object) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, list):
+        for item in data:
+            yield from _notebook_strings(item)
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _notebook_strings(value)
+
+
+def _searchable_text(path: Path) -> str:
+    """A file's text; for a notebook also its decoded cells, where quotes are not escaped."""
+    text = path.read_text(errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text
+        # Each source line is its own JSON string: join them as the cell reads.
+        return text + "\n" + "".join(_notebook_strings(data))
+    return text
+
+
+def _reference_files(repo: Path) -> list[Path]:
+    """Every reference solution: each file of solutions/ and each assignment's `solutions`."""
+    shared = repo / SHARED_LINES
+    found = {
+        path
+        for path in (repo / "solutions").rglob("*")
+        if path.is_file() and path != shared and not _ignored(path.relative_to(repo))
+    }
+    for assignment in _assignments(repo):
+        found |= {repo / name for name in assignment.solutions if (repo / name).is_file()}
+    return sorted(found)
+
+
+def _shared_lines(repo: Path) -> set[str]:
+    path = repo / SHARED_LINES
+    if not path.is_file():
+        return set()
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return {line for line in lines if line and not line.startswith("#")}
+
+
+def _solution_lines(repo: Path) -> dict[str, str]:
+    """Distinctive solution lines, each with the repo-relative file it comes from."""
+    contract = "\n".join(generated.text for generated in generated_stubs(repo))
+    shared = _shared_lines(repo)
+    found: dict[str, str] = {}
+    for path in _reference_files(repo):
+        for line in _searchable_text(path).splitlines():
             text = line.strip()
-            if text.startswith(("import ", "from ")):
+            if len(text) < _MIN_FINGERPRINT or text.startswith(("import ", "from ")):
+                continue  # an import names only modules anyone can see
+            if text in contract or text in shared or text in found:
                 continue
-            if len(text) >= _MIN_FINGERPRINT and text not in public and text not in prints:
-                prints.append(text)
-    return prints
+            found[text] = str(path.relative_to(repo))
+    return found
+
+
+def solution_fingerprints(repo: Path) -> list[str]:
+    """Distinctive lines of the reference solutions: long, and not public by design.
+
+    Public by design means in a generated stub (signatures, docstrings, constants) or
+    listed in `solutions/shared_lines.txt`; nothing else in the course makes a line
+    public, so a solution pasted into a notebook, `memory_course/` or `exercises/` is
+    found. Imports are not fingerprints: they name only modules anyone can see.
+    """
+    return list(_solution_lines(Path(repo).resolve()))
 
 
 def find_leaks(release: Path, repo: Path) -> list[str]:
     """Every trace of solutions or hidden tests in `release` (empty: nothing leaked)."""
     problems: list[str] = []
     hidden = hidden_fingerprints(repo)
-    solution = solution_fingerprints(repo)
+    solution = _solution_lines(Path(repo).resolve())
     for path in sorted(release.rglob("*")):
         relative = path.relative_to(release)
         if "solutions" in relative.parts or "hidden" in relative.parts:
@@ -208,21 +291,78 @@ def find_leaks(release: Path, repo: Path) -> list[str]:
             continue
         if not path.is_file():
             continue
-        text = path.read_text(errors="replace")
+        text = _searchable_text(path)
         if _IMPORTS_SOLUTIONS.search(text):
             problems.append(f"{relative}: imports the solutions")
         problems += [f"{relative}: hidden test text {h!r}" for h in hidden if h in text]
-        problems += [f"{relative}: solution line {s[:60]!r}" for s in solution if s in text]
+        problems += [
+            f"{relative}: line of {origin}: {line!r}"
+            for line, origin in solution.items()
+            if line in text
+        ]
     return problems
 
 
-def _copy_tree(source: Path, target: Path, left_out: list[str], repo: Path) -> None:
+def stale_stubs(repo: Path) -> list[str]:
+    """Why each generated stub of `repo` would not ship as it is (empty: all current)."""
+    repo = Path(repo).resolve()
+    return [
+        f"{generated.stub.relative_to(repo)} is not the stub generated from "
+        f"{generated.solution.relative_to(repo)}; the release ships only the generated "
+        "stub: run `make stub` (python -m memory_course.tooling.stubgen), and keep your own work out "
+        "of the course's tree\n" + generated.diff(repo, limit=12)
+        for generated in generated_stubs(repo)
+        if not generated.is_current()
+    ]
+
+
+class _GitFiles:
+    """What git knows of a checkout's files: tracked, and new but not ignored."""
+
+    def __init__(self, repo: Path) -> None:
+        self.tracked = self._list(repo, "--cached")
+        self.new = self._list(repo, "--others", "--exclude-standard")
+
+    @staticmethod
+    def _list(repo: Path, *options: str) -> set[Path]:
+        git = shutil.which("git") or "git"
+        done = subprocess.run(
+            [git, "-C", str(repo), "ls-files", "-z", *options],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise ReleaseError(f"git ls-files failed in {repo}: {done.stderr.decode().strip()}")
+        return {repo / name for name in done.stdout.decode().split("\0") if name}
+
+    @classmethod
+    def of(cls, repo: Path) -> _GitFiles | None:
+        """None when `repo` is not the top of a git checkout (or git is missing)."""
+        if not (repo / ".git").exists() or shutil.which("git") is None:
+            return None
+        return cls(repo)
+
+
+def _copy_tree(
+    source: Path,
+    target: Path,
+    left_out: list[str],
+    repo: Path,
+    git: _GitFiles | None,
+    notes: dict[str, list[str]],
+) -> None:
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(repo)
         if _ignored(relative) or not path.is_file():
             continue
         if relative.parts[:2] == ("grading", "assignments") and "hidden" in relative.parts[3:4]:
             continue
+        if git is not None and path not in git.tracked:
+            if path not in git.new:
+                notes["ignored"].append(str(relative))
+                continue
+            notes["not_committed"].append(str(relative))
         if _imports_solutions(path):
             left_out.append(str(relative))
             continue
@@ -231,31 +371,44 @@ def _copy_tree(source: Path, target: Path, left_out: list[str], repo: Path) -> N
         shutil.copy2(path, destination)
 
 
+def _refuse_leaks(out: Path, repo: Path) -> None:
+    """Delete the half-built release and raise if it leaks: nothing leaky is left behind."""
+    leaks = find_leaks(out, repo)
+    if leaks:
+        shutil.rmtree(out)
+        raise ReleaseError(
+            f"the release leaked, so {out} was deleted:\n"
+            + "\n".join(leaks)
+            + f"\nA solution line the course shares on purpose (an idiom, an exercise's "
+            f"signature) belongs in {SHARED_LINES}; anything else must not ship."
+        )
+
+
 def build_release(
     repo: Path, out: Path, default_assignment: str = DEFAULT_ASSIGNMENT
 ) -> dict[str, Any]:
     """Write the student copy of `repo` into the new folder `out`; a summary of it.
 
-    Raises `FileExistsError` if `out` exists, `RuntimeError` if anything leaked.
+    Raises `FileExistsError` if `out` exists; `ReleaseError` (a `RuntimeError`) before
+    writing anything if a generated stub is not current, and after deleting what it
+    built if anything leaked.
     """
-    from grading.assignment import available
     from grading.runner import GradingOptions, hidden_summary
 
     repo, out = Path(repo).resolve(), Path(out).resolve()
+    stale = stale_stubs(repo)
+    if stale:
+        raise ReleaseError("the release would not ship the generated stubs:\n" + "\n".join(stale))
+    git = _GitFiles.of(repo)
     out.mkdir(parents=True)
     left_out: list[str] = []
+    notes: dict[str, list[str]] = {"not_committed": [], "ignored": []}
     for name in COPIED:
         if (repo / name).is_dir():
-            _copy_tree(repo / name, out / name, left_out, repo)
+            _copy_tree(repo / name, out / name, left_out, repo, git, notes)
     for name in COPIED_FILES:
         if (repo / name).is_file():
             shutil.copy2(repo / name, out / name)
-    summaries = {}
-    for assignment in available():
-        summaries[assignment.name] = hidden_summary(GradingOptions(assignment=assignment.name))
-        shipped = out / assignment.folder.relative_to(repo) / assignment.hidden_summary_file.name
-        shipped.write_text(json.dumps(summaries[assignment.name], indent=2) + "\n")
-    summary = summaries.get(default_assignment)
     note = ""
     if left_out:
         names = ", ".join(Path(name).stem for name in left_out)
@@ -264,8 +417,20 @@ def build_release(
     (out / "Makefile").write_text(STUDENT_MAKEFILE.replace("@ASSIGNMENT@", default_assignment))
     (out / "pyproject.toml").write_text(STUDENT_PYPROJECT)
     (out / "grading" / "README.md").write_text(STUDENT_GRADER_README)
-    leaks = find_leaks(out, repo)
-    if leaks:
-        raise RuntimeError("the release leaks:\n" + "\n".join(leaks))
+    _refuse_leaks(out, repo)  # before the slow part: collecting the hidden tests
+    summaries = {}
+    for assignment in _assignments(repo):
+        options = GradingOptions(assignment=str(assignment.folder))
+        summaries[assignment.name] = hidden_summary(options)
+        shipped = out / assignment.folder.relative_to(repo) / assignment.hidden_summary_file.name
+        shipped.write_text(json.dumps(summaries[assignment.name], indent=2) + "\n")
+    _refuse_leaks(out, repo)
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    return {"out": str(out), "files": len(files), "left_out": left_out, "hidden_summary": summary}
+    return {
+        "out": str(out),
+        "files": len(files),
+        "source": "git checkout" if git is not None else "folder (not a git checkout)",
+        "left_out": left_out,
+        **notes,
+        "hidden_summary": summaries.get(default_assignment),
+    }

@@ -1,3 +1,4 @@
+# BEGIN SOLUTION NO PROMPT
 """Reference solution of the capstone: a multi-session chat service with Redis memory.
 
 `ChatApplication` keeps many conversations in Redis, each owned by a user, bounded
@@ -44,6 +45,50 @@ client built from `redis_url` has bounded socket timeouts and no automatic retri
 so an outage raises within seconds and a turn is never written twice);
 `ValueError`/`TypeError` for bad input, before anything is read or written.
 """
+
+# `make stub` (memory_course/tooling/stubgen.py) generates exercises/chat_application.py from this file:
+# the marked regions are what a student does not get; everything else, the public names,
+# signatures, constants and docstrings, is the contract both share.
+# END SOLUTION
+# BEGIN PROMPT
+# """Capstone exercise: a multi-session chat service with Redis memory.
+#
+# Implement every method below; each currently raises `NotImplementedError`. The grader
+# imports this module, so keep every name, signature and constant as it is. The
+# docstrings are the contract: inputs, result and errors. The "Hint" paragraphs are
+# suggestions only.
+#
+# Two notes before you start:
+#
+# * `get_session_info`: where the lesson's text shows it returning a dict in one place
+#   and a dataclass in another, this contract is the answer: it returns a `SessionInfo`
+#   dataclass that is also readable as a mapping (`info["message_count"]` works as well
+#   as `info.message_count`).
+# * `RunnableWithMessageHistory` and `BaseChatMessageHistory` are deprecated in the
+#   pinned LangChain in favour of LangGraph persistence (lesson 11 shows it). Build
+#   on them anyway: bounded history, sliding expiry and one read plus one atomic
+#   write per turn are the same ideas there. `memory_course.silence_known_deprecations()`
+#   hides exactly these warnings if they distract you.
+#
+# What a good solution does (the reference solution meets every point):
+#
+# * a `chat` turn costs at most 2 Redis round trips: one pipelined read (session data
+#   and history) before the model runs, one `MULTI`/`EXEC` after it (append, trim,
+#   touch `last_active`, refresh every TTL). Bytes written per turn must not grow with
+#   the history. Check yourself with `memory_course.redis_metrics.measure(client)`;
+# * 8 threads sending 25 turns each to one session end with exactly 400 messages;
+# * `list_sessions` costs the same number of round trips for 1 or 100 sessions;
+# * when Redis is down, calls raise `StorageUnavailableError` quickly (bounded socket
+#   timeouts on the client you build from `redis_url`) and store nothing half-way;
+# * bad input raises only the documented exceptions and never corrupts stored data.
+#
+# Hint: a layout that makes all of this possible, for a key prefix `P`:
+#
+#     P<session_id>               list  one JSON message per element, oldest first
+#     P<session_id>:info          hash  user_id, created_at, last_active, ...
+#     Puser:<user_id>:sessions    zset  the session ids a user can see
+# """
+# END PROMPT
 
 from __future__ import annotations
 
@@ -104,7 +149,9 @@ DEFAULT_SOCKET_TIMEOUT = 5.0
 
 EXPORT_FORMATS = ("json", "markdown")
 
+# BEGIN SOLUTION NO PROMPT
 _ROLE_LABELS = {"human": "User", "ai": "Assistant", "system": "System", "tool": "Tool"}
+# END SOLUTION
 
 
 class SessionNotFoundError(ValueError):
@@ -114,19 +161,23 @@ class SessionNotFoundError(ValueError):
 class StorageUnavailableError(RuntimeError):
     """Redis could not be reached, timed out, or failed the operation.
 
-    The original `redis` exception is chained as `__cause__`. Nothing was stored
-    half-way: every write is a single `MULTI`/`EXEC` transaction. (A timeout while
-    waiting for that transaction's reply cannot tell whether Redis ran it; if it
-    did, it ran in full.)
+    Raise it `from` the original `redis` exception so the cause stays visible.
+    Nothing may be stored half-way when it is raised.
     """
 
 
+# BEGIN SOLUTION NO PROMPT
 # --- small helpers -------------------------------------------------------------------
 
 
 @contextmanager
 def _storage_errors() -> Iterator[None]:
-    """Turn any redis-py error into `StorageUnavailableError`."""
+    """Turn any redis-py error into `StorageUnavailableError`, chained as `__cause__`.
+
+    Nothing is ever stored half-way: every write is a single `MULTI`/`EXEC`
+    transaction. (A timeout while waiting for that transaction's reply cannot tell
+    whether Redis ran it; if it did, it ran in full.)
+    """
     try:
         yield
     except redis.exceptions.RedisError as error:
@@ -223,18 +274,17 @@ def _decode_messages(raw: Sequence[bytes | str], key: str) -> list[BaseMessage]:
 
 
 # --- the history ---------------------------------------------------------------------
+# END SOLUTION
 
 
 class LimitedRedisChatHistory(BaseChatMessageHistory):
-    """A chat history in one Redis list, bounded to the newest `max_messages`.
-
-    Each message is one list element (`message_to_dict` as JSON), so appending sends
-    only the new messages, never the whole conversation.
+    """A chat history in Redis, bounded to the newest `max_messages`.
 
     Args:
         session_id: non-empty str of at most `MAX_SESSION_ID_CHARS` characters; the
-            key is `key_prefix + session_id`.
-        redis_client: a `redis.Redis` or `fakeredis.FakeRedis` (bytes or decoded).
+            Redis key is `key_prefix + session_id`.
+        redis_client: a `redis.Redis` or `fakeredis.FakeRedis`, returning bytes or
+            (with `decode_responses=True`) str.
         max_messages: how many messages to keep (int >= 1).
         ttl_seconds: expiry of the key, refreshed by every `add_messages` (int >= 1).
         key_prefix: str prepended to the session id.
@@ -242,6 +292,9 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: an empty or too long session id, or a limit below 1.
+
+    Hint: store one message per list element (`message_to_dict` as JSON, read back
+    with `messages_from_dict`); then appending never rewrites the history.
     """
 
     def __init__(
@@ -252,6 +305,7 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
         ttl_seconds: int = 3600,
         key_prefix: str = "chat:",
     ) -> None:
+        # BEGIN SOLUTION
         if not isinstance(session_id, str):
             raise TypeError(f"session_id must be a str, got {type(session_id).__name__}")
         if not session_id or len(session_id) > MAX_SESSION_ID_CHARS:
@@ -269,37 +323,48 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
         self.key_prefix = key_prefix
         # Set by subclasses that load the history ahead of time (see _TurnHistory).
         self._snapshot: list[BaseMessage] | None = None
+        # END SOLUTION
 
     @property
     def key(self) -> str:
+        """The Redis key of this history: `key_prefix + session_id`."""
+        # BEGIN SOLUTION
         return f"{self.key_prefix}{self.session_id}"
+        # END SOLUTION
 
     @property
-    def messages(self) -> list[BaseMessage]:
-        """The stored messages, oldest first, at most `max_messages` (one `LRANGE`).
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
+        """The stored messages, oldest first, at most `max_messages`.
 
         Raises:
             StorageUnavailableError: Redis failed or is unreachable.
             ValueError: the key holds something this class did not write.
+
+        Hint: one `LRANGE key -max_messages -1`.
         """
+        # BEGIN SOLUTION
         if self._snapshot is not None:
             return list(self._snapshot)
         with _storage_errors():
             raw = self.redis_client.lrange(self.key, -self.max_messages, -1)
         return _decode_messages(raw, self.key)
+        # END SOLUTION
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Append `messages`, keep the newest `max_messages`, refresh the TTL.
+        """Append `messages`, keep only the newest `max_messages`, refresh the TTL.
 
-        One `MULTI`/`EXEC` round trip (`RPUSH`, `LTRIM`, `EXPIRE`); nothing for an
-        empty sequence. Every message is serialised before anything is sent, so a bad
-        one stores nothing.
+        An empty sequence does nothing. Serialise every message before sending
+        anything, so one bad message stores nothing.
 
         Raises:
             TypeError: an item is not a `BaseMessage`, or cannot be stored as JSON.
-            ValueError: a message contains lone surrogates.
+            ValueError: a message contains lone surrogates (not valid Unicode).
             StorageUnavailableError: Redis failed or is unreachable.
+
+        Hint: one `MULTI`/`EXEC` (`redis_client.pipeline(transaction=True)`) with
+        `RPUSH`, `LTRIM key -max_messages -1` and `EXPIRE`.
         """
+        # BEGIN SOLUTION
         messages = list(messages)
         payloads = [_encode_message(message) for message in messages]
         if not payloads:
@@ -309,18 +374,22 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
             self._queue_append(pipe, payloads)
             results = pipe.execute()
         self._appended(messages, results)
+        # END SOLUTION
 
     def clear(self) -> None:
-        """Delete every message of this session (one `DEL`).
+        """Delete every message of this session.
 
         Raises:
             StorageUnavailableError: Redis failed or is unreachable.
         """
+        # BEGIN SOLUTION
         with _storage_errors():
-            self.redis_client.delete(self.key)
+            self.redis_client.delete(self.key)  # one `DEL`
         if self._snapshot is not None:
             self._snapshot = []
+        # END SOLUTION
 
+    # BEGIN SOLUTION NO PROMPT
     def _queue_append(self, pipe: Any, payloads: list[bytes]) -> None:
         """Queue the transaction's commands; subclasses add theirs around these."""
         pipe.rpush(self.key, *payloads)
@@ -332,16 +401,21 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
         if self._snapshot is not None:
             self._snapshot = (self._snapshot + messages)[-self.max_messages :]
 
+    # END SOLUTION
 
+
+# BEGIN SOLUTION NO PROMPT
 # --- sessions ------------------------------------------------------------------------
+# END SOLUTION
 
 
 @dataclass(frozen=True)
 class SessionInfo:
     """What `get_session_info` and `list_sessions` report about one session.
 
-    Also readable as a mapping (`info["message_count"]`), since lesson code indexes
-    it like a dict. Datetimes are timezone-aware (UTC).
+    `user_id` is the owner (also for a session shared with someone else);
+    `message_count` is the number of stored messages (2 after one turn, never more
+    than `max_messages`); the datetimes are timezone-aware (UTC).
     """
 
     session_id: str
@@ -351,7 +425,8 @@ class SessionInfo:
     message_count: int
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: the same fields, datetimes as ISO 8601 strings."""
+        """A JSON-ready dict of the five fields, datetimes as ISO 8601 strings."""
+        # BEGIN SOLUTION
         return {
             "session_id": self.session_id,
             "user_id": self.user_id,
@@ -359,14 +434,19 @@ class SessionInfo:
             "last_active": self.last_active.isoformat(),
             "message_count": self.message_count,
         }
+        # END SOLUTION
 
     def __getitem__(self, key: str) -> Any:
-        """The field named `key`; `KeyError` for anything else."""
+        """The field named `key` (`info["message_count"]`); `KeyError` otherwise."""
+        # BEGIN SOLUTION
+        # Lesson code indexes a session's info like a dict.
         if isinstance(key, str) and key in _SESSION_INFO_FIELDS:
             return getattr(self, key)
         raise KeyError(key)
+        # END SOLUTION
 
 
+# BEGIN SOLUTION NO PROMPT
 _SESSION_INFO_FIELDS = frozenset(field.name for field in fields(SessionInfo))
 
 
@@ -525,23 +605,35 @@ def _reply_text(reply: Any) -> str:
     return reply if isinstance(reply, str) else str(reply)
 
 
+# END SOLUTION
+
+
 class ChatApplication:
     """Multi-user, multi-session chat with bounded, expiring Redis memory.
 
     Args:
-        redis_url: used only when `redis_client` is None; the client built from it
-            has `DEFAULT_SOCKET_CONNECT_TIMEOUT`/`DEFAULT_SOCKET_TIMEOUT` and no
-            automatic retries (URL options such as `?socket_timeout=1` override).
+        redis_url: used only when `redis_client` is None. Build the client yourself
+            with `socket_connect_timeout=DEFAULT_SOCKET_CONNECT_TIMEOUT` and
+            `socket_timeout=DEFAULT_SOCKET_TIMEOUT` so an outage raises instead of
+            hanging (options in the URL may override them).
         redis_client: a ready `redis.Redis`/`fakeredis.FakeRedis`; wins over the URL.
         llm: the chat model; None means `memory_course.get_chat_model()`.
         max_messages: messages kept per session, and the most the model sees.
-        session_ttl: seconds of inactivity after which a session is gone.
-        system_prompt: the first message of every prompt (used verbatim).
-        key_prefix: namespace of every key the app writes; give each deployment
-            (or test) its own.
+        session_ttl: seconds of inactivity after which a session is gone everywhere.
+        system_prompt: the first message of every prompt, used verbatim.
+        key_prefix: namespace of every key the app writes.
 
     Raises:
-        TypeError, ValueError: invalid settings.
+        TypeError, ValueError: invalid settings (limits must be ints >= 1).
+
+    Keep the settings as attributes: `redis`, `llm`, `max_messages`, `session_ttl`,
+    `key_prefix`.
+
+    Hint: build the chain once: `ChatPromptTemplate.from_messages([SystemMessage(...),
+    MessagesPlaceholder("history"), ("human", "{input}")])` piped into the model,
+    wrapped in `RunnableWithMessageHistory(..., input_messages_key="input",
+    history_messages_key="history")`. A `SystemMessage` object keeps braces in the
+    prompt literal.
     """
 
     def __init__(
@@ -555,6 +647,7 @@ class ChatApplication:
         system_prompt: str = "You are a helpful assistant.",
         key_prefix: str = "chat:",
     ) -> None:
+        # BEGIN SOLUTION
         self.max_messages = _check_positive_int(max_messages, "max_messages")
         self.session_ttl = _check_positive_int(session_ttl, "session_ttl")
         if not isinstance(system_prompt, str):
@@ -562,9 +655,10 @@ class ChatApplication:
         if not isinstance(key_prefix, str) or not key_prefix:
             raise ValueError("key_prefix must be a non-empty str")
         _check_encodable(key_prefix, "key_prefix")
-        self.key_prefix = key_prefix
+        self.key_prefix = key_prefix  # give each deployment (or test) its own
         self._keys = _Keys(key_prefix)
-        self.redis = redis_client if redis_client is not None else _client_from_url(redis_url)
+        # Any: a redis.Redis, a fakeredis.FakeRedis, bytes or decoded replies alike.
+        self.redis: Any = redis_client if redis_client is not None else _client_from_url(redis_url)
         self.llm = llm if llm is not None else get_chat_model()
         prompt = ChatPromptTemplate.from_messages(
             [
@@ -589,13 +683,16 @@ class ChatApplication:
                 )
             ],
         )
+        # END SOLUTION
 
+    # BEGIN SOLUTION NO PROMPT
     # --- sessions --------------------------------------------------------------------
+    # END SOLUTION
 
     def create_session(self, user_id: str) -> str:
         """Start an empty session owned by `user_id`; return its id (a UUID4 string).
 
-        One transaction: the info hash and the user's index, both with the TTL.
+        The session expires after `session_ttl` idle seconds.
 
         Raises:
             TypeError: `user_id` is not a str.
@@ -603,50 +700,66 @@ class ChatApplication:
                 `MAX_USER_ID_CHARS`, or contains control characters.
             StorageUnavailableError: Redis failed or is unreachable.
         """
+        # BEGIN SOLUTION
+        # One transaction: the info hash and the user's index, both with the TTL.
         user_id = _validate_user_id(user_id)
         session_id = str(uuid.uuid4())
         now = _now()
         with _storage_errors():
             self._write_new_session(session_id, user_id, now, payloads=[])
         return session_id
+        # END SOLUTION
 
     def chat(self, session_id: str, message: str) -> str:
         """Send `message` in the session and return the model's reply text.
 
         The model sees the system prompt, at most `max_messages` earlier messages and
         `message`. Afterwards the message and the reply are stored (the oldest dropped
-        beyond `max_messages`) and the session's expiry is pushed back to
-        `session_ttl` seconds from now. Two Redis round trips.
+        beyond `max_messages`) and every key of the session expires `session_ttl`
+        seconds from now. At most two Redis round trips.
 
         Raises:
             TypeError: `session_id` or `message` is not a str.
             ValueError: `message` is empty, whitespace only, longer than
                 `MAX_MESSAGE_CHARS`, or contains lone surrogates; nothing is stored.
-            SessionNotFoundError: unknown, expired or deleted session (also when it
-                expired or was deleted while the model was answering).
+            SessionNotFoundError: unknown, expired or deleted session.
             StorageUnavailableError: Redis failed or is unreachable; nothing of the
                 turn is stored.
             Exception: whatever the model raised, unchanged; nothing is stored.
+
+        Hint: read the session and its history in one pipeline, then give
+        `RunnableWithMessageHistory` a history object already holding that snapshot
+        (for example through a `ConfigurableFieldSpec` in `history_factory_config`)
+        whose `add_messages` does the single write. Careful: exceptions raised in
+        `add_messages` during `invoke` are only logged by LangChain, so keep the
+        outcome on the history object and raise it after `invoke` returns.
         """
+        # BEGIN SOLUTION
+        # Two round trips. SessionNotFoundError also when the session expired or was
+        # deleted while the model was answering (see _TurnHistory._appended).
         text = _validate_message(message)
         session_id = self._require_session_id(session_id)
         turn = self._load_turn(session_id)
         reply = self._chain.invoke({"input": text}, config={"configurable": {"turn_history": turn}})
         turn.raise_if_not_stored()
         return _reply_text(reply)
+        # END SOLUTION
 
     def get_session_info(self, session_id: str) -> SessionInfo | None:
         """The session's `SessionInfo`, or None if it is unknown, expired or deleted.
 
-        Read-only (does not refresh the expiry). One round trip.
+        Read-only: it does not extend the session.
 
         Raises:
             TypeError: `session_id` is not a str.
             StorageUnavailableError: Redis failed or is unreachable.
         """
-        session_id = _canonical_session_id(session_id)
-        if session_id is None:
+        # BEGIN SOLUTION
+        # One round trip.
+        canonical = _canonical_session_id(session_id)
+        if canonical is None:
             return None
+        session_id = canonical
         with _storage_errors():
             pipe = self.redis.pipeline(transaction=False)
             pipe.hgetall(self._keys.info(session_id))
@@ -654,18 +767,24 @@ class ChatApplication:
             raw_info, count = pipe.execute()
         record = _SessionRecord.parse(session_id, raw_info)
         return record.info(count) if record else None
+        # END SOLUTION
 
     def list_sessions(self, user_id: str) -> list[SessionInfo]:
         """The live sessions `user_id` owns or was shared, most recently active first.
 
-        Ids of sessions that expired or were deleted are removed from the user's index
-        on the way. Two round trips (three when something was pruned), however many
-        sessions the user has.
+        Ids of expired or deleted sessions are removed from the user's records on the
+        way, so none lingers in Redis. The number of round trips must not depend on
+        how many sessions the user has.
 
         Raises:
             TypeError, ValueError: invalid `user_id` (as in `create_session`).
             StorageUnavailableError: Redis failed or is unreachable.
+
+        Hint: one read for the ids, one pipeline for all their metadata, and
+        `ZREM` for the ids whose metadata is gone.
         """
+        # BEGIN SOLUTION
+        # Two round trips (three when something was pruned), however many sessions.
         user_id = _validate_user_id(user_id)
         index = self._keys.user_index(user_id)
         with _storage_errors():
@@ -688,20 +807,25 @@ class ChatApplication:
                 self.redis.zrem(index, *stale)
         live.sort(key=lambda info: (info.last_active, info.session_id), reverse=True)
         return live
+        # END SOLUTION
 
     def delete_session(self, session_id: str) -> bool:
-        """Delete the session, its messages and its id from every user's index.
+        """Delete the session and everything that refers to it.
 
         Returns True if it existed, False for an unknown, expired or already deleted
-        session (then nothing is written).
+        session. No key holding the session id remains afterwards.
 
         Raises:
             TypeError: `session_id` is not a str.
             StorageUnavailableError: Redis failed or is unreachable.
         """
-        session_id = _canonical_session_id(session_id)
-        if session_id is None:
+        # BEGIN SOLUTION
+        # Its info hash, its messages and its id in every user's index; nothing is
+        # written for a session that does not exist.
+        canonical = _canonical_session_id(session_id)
+        if canonical is None:
             return False
+        session_id = canonical
         with _storage_errors():
             record = _SessionRecord.parse(
                 session_id, self.redis.hgetall(self._keys.info(session_id))
@@ -715,17 +839,20 @@ class ChatApplication:
                 pipe.zrem(self._keys.user_index(user_id), session_id)
             deleted_info = pipe.execute()[0]
         return bool(deleted_info)
+        # END SOLUTION
 
+    # BEGIN SOLUTION NO PROMPT
     # --- bonus -----------------------------------------------------------------------
+    # END SOLUTION
 
     def export_session(self, session_id: str, format: str = "json") -> str:
-        """The conversation as text, oldest message first.
+        """Bonus: the conversation as text, oldest message first.
 
         `"json"`: an object with the `SessionInfo` fields (ISO datetimes) and
         `"messages"`, a list of `{"role": ..., "content": ...}` where role is the
-        LangChain message type (`"human"`, `"ai"`, `"system"`); parse it with
-        `json.loads`. `"markdown"`: a heading, the session's facts, then one
-        `**User:**` / `**Assistant:**` paragraph per message. Read-only.
+        LangChain message type (`"human"`, `"ai"`, `"system"`); `json.loads` of it
+        gives back the same messages. `"markdown"`: a heading, then one
+        `**User:** text` / `**Assistant:** text` paragraph per message. Read-only.
 
         Raises:
             TypeError: `session_id` or `format` is not a str.
@@ -733,6 +860,8 @@ class ChatApplication:
             SessionNotFoundError: unknown, expired or deleted session.
             StorageUnavailableError: Redis failed or is unreachable.
         """
+        # BEGIN SOLUTION
+        # The markdown also lists the session's facts (owner, dates, message count).
         if not isinstance(format, str):
             raise TypeError(f"format must be a str, got {type(format).__name__}")
         if format not in EXPORT_FORMATS:
@@ -746,12 +875,12 @@ class ChatApplication:
             body["messages"] = [{"role": m.type, "content": m.content} for m in messages]
             return json.dumps(body, ensure_ascii=False, indent=2)
         return _markdown(info, messages)
+        # END SOLUTION
 
     def share_session(self, session_id: str, owner_id: str, with_user_id: str) -> None:
-        """Let `with_user_id` see the session in `list_sessions` (and use it).
+        """Bonus: let `with_user_id` see the session in `list_sessions`.
 
-        Sharing with the owner, or sharing twice, changes nothing. Does not refresh
-        the session's expiry.
+        Sharing with the owner, or sharing twice, changes nothing.
 
         Raises:
             TypeError, ValueError: invalid `owner_id` or `with_user_id`, or a
@@ -760,6 +889,9 @@ class ChatApplication:
             PermissionError: `owner_id` does not own the session.
             StorageUnavailableError: Redis failed or is unreachable.
         """
+        # BEGIN SOLUTION
+        # The one it is shared with may use it too. Sharing does not refresh the
+        # session's expiry.
         owner_id = _validate_user_id(owner_id, "owner_id")
         with_user_id = _validate_user_id(with_user_id, "with_user_id")
         session_id = self._require_session_id(session_id)
@@ -784,21 +916,23 @@ class ChatApplication:
             with suppress(StorageUnavailableError):  # the recreated hash has a TTL
                 _discard(self.redis, self._keys, session_id, [with_user_id])
             raise SessionNotFoundError(f"session {session_id} expired or was deleted")
+        # END SOLUTION
 
     def fork_session(self, session_id: str, user_id: str, at_message: int | None = None) -> str:
-        """Copy the first `at_message` messages (all if None) into a new session.
+        """Bonus: copy the first `at_message` messages (all if None) into a new session.
 
-        The new session is owned by `user_id`, starts a fresh expiry and evolves
-        independently of the original. Returns the new session id. Possession of a
-        session id is what grants access, as for `chat` and `export_session`.
+        The new session is owned by `user_id`, has its own expiry and evolves
+        independently of the original. Returns the new session id (UUID4 string).
 
         Raises:
             TypeError: `at_message` is not an int or None; non-str ids.
-            ValueError: invalid `user_id`, or `at_message` outside
-                0..message_count.
+            ValueError: invalid `user_id`, or `at_message` outside 0..message_count.
             SessionNotFoundError: unknown, expired or deleted session.
             StorageUnavailableError: Redis failed or is unreachable.
         """
+        # BEGIN SOLUTION
+        # Possession of a session id is what grants access, as for `chat` and
+        # `export_session`.
         user_id = _validate_user_id(user_id)
         if at_message is not None and (
             isinstance(at_message, bool) or not isinstance(at_message, int)
@@ -815,7 +949,9 @@ class ChatApplication:
                 new_id, user_id, _now(), payloads=list(raw[:count]), forked_from=session_id
             )
         return new_id
+        # END SOLUTION
 
+    # BEGIN SOLUTION NO PROMPT
     # --- internals -------------------------------------------------------------------
 
     def _require_session_id(self, session_id: object) -> str:
@@ -878,7 +1014,10 @@ class ChatApplication:
         pipe.expire(index, self.session_ttl)
         pipe.execute()
 
+    # END SOLUTION
 
+
+# BEGIN SOLUTION NO PROMPT
 def _markdown(info: SessionInfo, messages: list[BaseMessage]) -> str:
     lines = [
         f"# Conversation {info.session_id}",
@@ -895,3 +1034,6 @@ def _markdown(info: SessionInfo, messages: list[BaseMessage]) -> str:
         role = _ROLE_LABELS.get(message.type, message.type.capitalize())
         lines += [f"**{role}:** {message.text}", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# END SOLUTION

@@ -16,8 +16,20 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grading.release import build_release, find_leaks, hidden_fingerprints, solution_fingerprints
+from grading.release import (
+    ReleaseError,
+    build_release,
+    find_leaks,
+    hidden_fingerprints,
+    solution_fingerprints,
+)
 from tests.test_grading_outcomes import GRADESCOPE_SCHEMA, REPO
+
+# What a release is built from: a copy of these is a course to tamper with.
+COURSE = ["exercises", "grading", "memory_course", "notebooks", "solutions"]
+COURSE_FILES = ["requirements.in", "requirements.lock", "environment.yml", ".gitignore"]
+# A distinctive line of the reference, with quotes (escaped inside a notebook's JSON).
+SOLUTION_LINE = 'raise SessionNotFoundError(f"session {session_id} expired or was deleted")'
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +41,14 @@ def release(tmp_path_factory):
 
 def test_release_has_the_course_without_solutions_or_hidden_tests(release):
     out, summary = release
+    assert summary["source"] == (
+        "git checkout" if (REPO / ".git").exists() else "folder (not a git checkout)"
+    )
     assert (out / "exercises" / "chat_application.py").is_file()
     assert (out / "memory_course" / "__init__.py").is_file()
-    assert (out / "grading" / "assignments" / "chat_application" / "public" / "test_memory.py").is_file()
+    assert (
+        out / "grading" / "assignments" / "chat_application" / "public" / "test_memory.py"
+    ).is_file()
     assert list((out / "notebooks").glob("*.ipynb"))
     assert not (out / "solutions").exists()
     assert not (out / "grading" / "assignments" / "chat_application" / "hidden").exists()
@@ -73,8 +90,13 @@ def test_release_readme_makefile_and_pyproject_point_only_at_what_exists(release
         assert (out / target).exists(), target
     config = tomllib.loads((out / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert all((out / path).is_dir() for path in config["testpaths"])
-    summary_file = json.loads((out / "grading" / "assignments" / "chat_application" / "hidden_summary.json").read_text())
-    assert summary_file == summary["hidden_summary"] and summary_file["tests"] == 20
+    summary_file = json.loads(
+        (out / "grading" / "assignments" / "chat_application" / "hidden_summary.json").read_text()
+    )
+    hidden_tests = [name for name in hidden_fingerprints(REPO) if name.startswith("test_")]
+    hidden_files = list((REPO / "grading" / "assignments").glob("*/hidden/test_*.py"))
+    assert summary_file == summary["hidden_summary"]
+    assert summary_file["tests"] == len(hidden_tests) - len(hidden_files) > 0
 
 
 def test_release_pytest_collects_the_public_tests(release):
@@ -102,7 +124,9 @@ def test_gradescope_zip_grades_the_reference(tmp_path):
     with zipfile.ZipFile(archive) as opened:
         names = opened.namelist()
         assert {"setup.sh", "run_autograder", "requirements.lock"} <= set(names)
-        assert any(name.startswith("grading/assignments/chat_application/hidden/") for name in names)
+        assert any(
+            name.startswith("grading/assignments/chat_application/hidden/") for name in names
+        )
         opened.extractall(root / "source")
     (root / "submission").mkdir()
     shutil.copyfile(
@@ -122,3 +146,90 @@ def test_gradescope_zip_grades_the_reference(tmp_path):
     shutil.rmtree(request_cleanup)
     assert results["score"] == 60
     assert all(test["status"] == "passed" for test in results["tests"])
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A copy of the course's release sources in a folder of its own (no git checkout)."""
+    root = tmp_path / "course"
+    skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    for name in COURSE:
+        shutil.copytree(REPO / name, root / name, ignore=skip)
+    for name in COURSE_FILES:
+        shutil.copyfile(REPO / name, root / name)
+    return root
+
+
+def test_the_reference_in_place_of_the_stub_is_refused_before_anything_is_written(course, tmp_path):
+    shutil.copyfile(
+        course / "solutions" / "chat_application.py", course / "exercises" / "chat_application.py"
+    )
+    out = tmp_path / "release"
+    with pytest.raises(ReleaseError) as refused:
+        build_release(course, out)
+    message = str(refused.value)
+    assert (
+        "exercises/chat_application.py is not the stub generated from solutions/chat_application.py"
+        in message
+    )
+    assert "make stub" in message
+    assert not out.exists()
+
+
+def test_a_solution_pasted_into_a_notebook_the_support_package_or_exercises_is_caught(
+    course, tmp_path
+):
+    assert SOLUTION_LINE in solution_fingerprints(REPO)
+    helper = course / "memory_course" / "checked_history.py"
+    helper.write_text(helper.read_text() + f"\n\ndef _pasted(session_id):\n    {SOLUTION_LINE}\n")
+    notebook_path = next(iter(sorted((course / "notebooks").glob("*.ipynb"))))
+    notebook = json.loads(notebook_path.read_text())
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "pasted",
+            "metadata": {},
+            "outputs": [],
+            "source": [f"    {SOLUTION_LINE}\n"],
+        }
+    )
+    notebook_path.write_text(json.dumps(notebook, indent=1) + "\n")
+    # The whole reference under another name: exercises/ is not public by itself.
+    shutil.copyfile(
+        course / "solutions" / "chat_application.py", course / "exercises" / "answer.py"
+    )
+    out = tmp_path / "release"
+    with pytest.raises(ReleaseError) as refused:
+        build_release(course, out)
+    assert not out.exists(), "nothing leaky is left behind"
+    leaks = str(refused.value).splitlines()
+    origin = "line of solutions/chat_application.py"
+    for shipped in (helper, notebook_path):
+        where = str(shipped.relative_to(course))
+        assert f"{where}: {origin}: {SOLUTION_LINE!r}" in leaks, where
+    assert len([leak for leak in leaks if leak.startswith(f"exercises/answer.py: {origin}")]) > 100
+
+
+def test_in_a_git_checkout_ignored_files_stay_out_and_new_ones_are_listed(
+    course, tmp_path, monkeypatch
+):
+    # The copy's graded tests cannot be collected beside this grader's own package (same
+    # module names); the hidden summary is not what this test is about.
+    monkeypatch.setattr("grading.runner.hidden_summary", lambda options: {"tests": 0})
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(course), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=Course", "-c", "user.email=course@example.com", "commit", "-qm", "course")
+    (course / "notebooks" / "scratch.db").write_bytes(b"SQLite format 3\0")  # .gitignore: *.db
+    (course / "memory_course" / "new_helper.py").write_text('"""Not committed yet."""\n')
+    out = tmp_path / "release"
+    summary = build_release(course, out)
+    assert summary["source"] == "git checkout"
+    assert summary["ignored"] == ["notebooks/scratch.db"]
+    assert summary["not_committed"] == ["memory_course/new_helper.py"]
+    assert (out / "memory_course" / "new_helper.py").is_file()
+    assert not (out / "notebooks" / "scratch.db").exists()

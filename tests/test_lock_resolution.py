@@ -233,7 +233,9 @@ def test_autograder_installs_from_its_lock_and_grades_the_reference(package_inde
     root = Path(tempfile.mkdtemp(prefix="autograder-"))
     root.chmod(0o755)  # readable by the submission's own uid, like /autograder
     try:
-        with zipfile.ZipFile(build_autograder(REPO, tmp_path / "build")) as archive:
+        with zipfile.ZipFile(
+            build_autograder(REPO, tmp_path / "build" / "autograder.zip")
+        ) as archive:
             archive.extractall(root / "source")
         (root / "submission").mkdir()
         shutil.copyfile(

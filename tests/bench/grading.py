@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "submissions"
 MIX = [
     ("reference", REPO / "solutions"),
-    ("no_memory", FIXTURES / "no_memory"),
-    ("no_limit", FIXTURES / "no_limit"),
-    ("no_ttl", FIXTURES / "no_ttl"),
+    ("no_memory", FIXTURES / "no_memory.patch"),
+    ("no_limit", FIXTURES / "no_limit.patch"),
+    ("no_ttl", FIXTURES / "no_ttl.patch"),
     ("sessions_only", FIXTURES / "sessions_only"),
     ("stub", REPO / "exercises"),
 ]
@@ -63,11 +63,16 @@ def _timed(command: list[str]) -> float:
 
 
 def _class_folder(root: Path) -> None:
+    from tests.submission_patches import apply_patch
+
     for index in range(CLASS_SIZE):
         kind, source = MIX[index % len(MIX)]
         folder = root / f"student{index:02d}-{kind}"
         folder.mkdir(parents=True)
-        shutil.copyfile(source / "chat_application.py", folder / "chat_application.py")
+        if source.suffix == ".patch":  # a partial submission: a patch of complete/
+            (folder / "chat_application.py").write_text(apply_patch(source))
+        else:
+            shutil.copyfile(source / "chat_application.py", folder / "chat_application.py")
 
 
 def run(out_dir: Path) -> str:
