@@ -13,6 +13,8 @@ An assignment is a folder (the course's live in `grading/assignments/<name>/`):
     title = "Capstone: ..."
     entry_file = "chat_application.py"       # what a submission must hold
     required_names = ["ChatApplication", ...] # reported when missing after import
+    described_fields = ["session_id", ...]    # attributes read from returned objects of
+                                              # no known type (dataclasses, records)
     stub = "exercises/chat_application.py"   # the student's starting point (repo-relative)
     solutions = ["solutions/chat_application.py"]  # never shipped (release checks)
     notebook = "notebooks/12_capstone.ipynb"  # optional: where the requirements are taught
@@ -72,6 +74,7 @@ class Assignment:
     requirements: tuple[Requirement, ...]
     stub: str | None = None
     solutions: tuple[str, ...] = ()
+    described_fields: tuple[str, ...] = ()
     notebook: str | None = None
 
     @property
@@ -137,6 +140,9 @@ class Assignment:
         names = data.get("required_names", [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise AssignmentError(f"{where}: required_names must be a list of names")
+        described = data.get("described_fields", [])
+        if not isinstance(described, list) or not all(isinstance(n, str) for n in described):
+            raise AssignmentError(f"{where}: described_fields must be a list of names")
         solutions = data.get("solutions", [])
         if not isinstance(solutions, list) or not all(isinstance(s, str) for s in solutions):
             raise AssignmentError(f"{where}: solutions must be a list of paths")
@@ -149,6 +155,7 @@ class Assignment:
             requirements=tuple(requirements),
             stub=data.get("stub"),
             solutions=tuple(solutions),
+            described_fields=tuple(described),
             notebook=data.get("notebook"),
         )
 

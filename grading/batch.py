@@ -10,7 +10,8 @@ the batch goes on.
 Output folder:
 
     gradebook.csv                 one row per student
-    statistics.json, statistics.md  pass rate of each test across the class
+    statistics.json, statistics.md  pass rate of each test across the class; mean and
+                                  median score (base) and bonus, apart
     students/<name>/results.json  Gradescope format
     students/<name>/feedback.md   what the student reads
     students/<name>/junit.xml

@@ -23,6 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
+from pydantic import SecretStr
+
 from grading import codec, confine, defaults
 from grading.codec import Op
 from grading.plan import SOCKET_MOUNT, SUBMISSION_MOUNT, IsolationPlan
@@ -59,7 +61,7 @@ def chat_model(socket_path: str) -> Any:
 
     return ChatOpenAI(
         base_url="http://localhost/v1",
-        api_key="grader",
+        api_key=SecretStr("grader"),
         model="stub",
         max_retries=0,
         timeout=30,
@@ -135,7 +137,7 @@ def _redirect_output(output_fd: int) -> None:
 
 def _unix_sockets_only() -> None:
     """Refuse every IP connection at Python level too (the network namespace has none)."""
-    from memory_course import offline_guard
+    from memory_course.offline import offline_guard
 
     offline_guard.install()
     guarded_connect = socket.socket.connect
@@ -155,8 +157,9 @@ def _unix_sockets_only() -> None:
         refuse(self, address)
         return guarded_connect_ex(self, address)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    # Patching the class is the point: every socket the submission makes is guarded.
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
 
 
 def _import_submission(submission_dir: str, entry_file: str) -> ModuleType:
@@ -179,6 +182,18 @@ def _import_submission(submission_dir: str, entry_file: str) -> ModuleType:
     silence_known_deprecations()
     spec.loader.exec_module(module)
     return module
+
+
+def _where_in_submission(exc: BaseException, submission_dir: str) -> str | None:
+    """`file, line N` of the innermost frame of the submission's own files, if any."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f.filename.startswith(submission_dir.rstrip("/") + "/")]
+    if not ours:
+        return None
+    frame = ours[-1]
+    return f"{Path(frame.filename).relative_to(submission_dir)}, line {frame.lineno}"
 
 
 def _serve(sock: socket.socket, session: _Session) -> None:
@@ -224,9 +239,13 @@ def main(plan: IsolationPlan, fds: list[int], namespaces: list[str]) -> NoReturn
             module = _import_submission(submission, plan.entry_file)
         except BaseException as exc:
             error = codec.describe_exception(exc)
+            where = _where_in_submission(exc, submission)
+            if where and not isinstance(exc, SyntaxError):  # a SyntaxError says it already
+                error["message"] = f"{error['message']} ({where})"
             codec.write_frame(sock, {"import_error": error, "protections": protections})
             os._exit(0)
         missing = [name for name in plan.required_names if not hasattr(module, name)]
+        codec.set_described_fields(plan.described_fields)
         codec.write_frame(sock, {"ready": {"protections": protections, "missing": missing}})
         session = _Session(module, f"{sockets}/redis.sock", f"{sockets}/model.sock")
         _serve(sock, session)

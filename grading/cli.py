@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list the assignments")
     check = commands.add_parser("check", help="run the public tests on your own work")
     check.add_argument("path", nargs="?", default=None, help="default: the stub's folder")
+    check.add_argument("--out", default=None, help="also write DIR/feedback.md")
     _limits(check, official=False)
     one = commands.add_parser("grade", help="grade one submission (folder or zip)")
     one.add_argument("submission")
@@ -120,6 +121,7 @@ def _isolation_notes(result) -> list[str]:
 def _check(args: argparse.Namespace) -> int:
     from grading import report
     from grading.runner import grade, hidden_summary
+    from grading.score import GradingResult
 
     options = _options(args, run_hidden=False)
     assignment = options.load_assignment()
@@ -128,39 +130,28 @@ def _check(args: argparse.Namespace) -> int:
         args.path = str(stub_folder)
     result = grade(Path(args.path), options)
     # Hidden tests present here were collected but not run; a student copy has none
-    # and ships their summary instead.
+    # and ships their summary instead. Both print the same from the public outcomes.
     not_run = result.not_run
     summary = (
         {"tests": len(not_run), "points": sum(o.spec.points for o in not_run)}
         if not_run
         else hidden_summary(options)
     )
+    public = GradingResult.from_dict(
+        {
+            **result.to_dict(),
+            "outcomes": [o.to_dict() for o in result.outcomes if not o.spec.hidden],
+        }
+    )
     print(f"Public tests of {Path(args.path).resolve()}\n")
-    for row in result.by_requirement():
-        if row["tests"]:
-            print(
-                f"  {row['title']:<42} {row['earned']:>4g}/{row['available']:<4g} "
-                f"({row['passed']}/{row['tests']} tests passed)"
-            )
-    public = [o for o in result.outcomes if not o.spec.hidden]
-    earned = sum(o.earned for o in public)
-    available = sum(o.spec.points for o in public)
-    print(f"\n  Public tests: {earned:g}/{available:g} points (bonus included)")
-    failures = [o for o in public if o.status != "passed"]
-    for outcome in failures:
-        first = (outcome.message.strip().splitlines() or ["failed"])[0]
-        print(f"  FAILED {outcome.spec.name}: {first[:160]}")
-    for note in [*result.notes, *_isolation_notes(result)]:
-        print(f"\n  Note: {note}")
-    if summary and summary["tests"]:
-        print(
-            f"\n  Not run here: {summary['tests']} hidden tests worth {summary['points']:g} "
-            "points, graded only by the instructor. Your final score may differ."
-        )
-    elif not failures:
-        print("\n  Every public test passed.")
-    print(f"\n{report.summary_line(result)}")
-    return 0 if not failures else 1
+    print(report.check_text(public, summary, _isolation_notes(result)))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "feedback.md").write_text(report.feedback_markdown(public, summary))
+        print(f"\nwrote {out / 'feedback.md'}")
+    passed = public.outcomes and all(o.status == "passed" for o in public.outcomes)
+    return 0 if passed else 1
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -175,12 +166,14 @@ def _grade(args: argparse.Namespace) -> int:
         return 2
     write_submission_outputs(result, out)
     print(report.summary_line(result))
-    print(f"score: {result.score:g}")
+    # results.json's score (what Gradescope records) counts the bonus in.
+    print(f"results.json score: {result.score:g} (bonus included)")
     print(f"wrote {out / 'results.json'}, {out / 'junit.xml'}, {out / 'feedback.md'}")
     return 0
 
 
 def _batch(args: argparse.Namespace) -> int:
+    from grading import report
     from grading.batch import grade_batch
 
     summary = grade_batch(
@@ -195,7 +188,7 @@ def _batch(args: argparse.Namespace) -> int:
         print(f"batch: {refused[0].refusal}", file=sys.stderr)
         return 2
     for result in summary.results:
-        print(f"{result.submission}: {result.score:g}")
+        print(report.summary_line(result))
     cpu = sum(r.cpu_time for r in summary.results)
     print(
         f"{len(summary.results)} submissions in {summary.wall_time:.1f} s "

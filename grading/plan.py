@@ -55,6 +55,8 @@ class IsolationPlan:
     # and the names it must define, reported when missing after the import.
     entry_file: str = ""
     required_names: tuple[str, ...] = ()
+    # Attributes the grader reads from returned objects of no known type.
+    described_fields: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -64,5 +66,6 @@ class IsolationPlan:
         data = json.loads(text)
         data["runtime_paths"] = tuple(data["runtime_paths"])
         data["required_names"] = tuple(data.get("required_names", ()))
+        data["described_fields"] = tuple(data.get("described_fields", ()))
         data["limits"] = Limits(**data["limits"])
         return cls(**data)

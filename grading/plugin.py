@@ -22,9 +22,10 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
+import pluggy
 import pytest
 
 from grading import defaults
@@ -127,7 +128,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     if report.failed and call.excinfo is not None:
@@ -139,6 +142,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         output = handle.output()
         if output:
             report.user_properties.append(("student_output", output))
+
+
+# A comparison that failed, in words: the values in full (pytest's own summary cuts long
+# values in the middle, session ids included, and adds hints about -v). By convention
+# graded tests write `assert actual OP expected`.
+COMPARISONS = {
+    "==": "expected {right}, got {left}",
+    "is": "expected {right}, got {left}",
+    "!=": "expected a value other than {right}, got {left}",
+    "is not": "expected a value other than {right}, got {left}",
+    "in": "expected {left} to be in {right}",
+    "not in": "expected {left} not to be in {right}",
+    "<": "expected a value below {right}, got {left}",
+    "<=": "expected a value of at most {right}, got {left}",
+    ">": "expected a value above {right}, got {left}",
+    ">=": "expected a value of at least {right}, got {left}",
+}
+_VALUE_SHOWN_CHARS = 600
+
+
+def _shown(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a value the student's code built: its repr may fail
+        text = f"<{type(value).__name__} object>"
+    if len(text) > _VALUE_SHOWN_CHARS:
+        hidden = len(text) - _VALUE_SHOWN_CHARS
+        text = f"{text[:_VALUE_SHOWN_CHARS]} [and {hidden} more characters]"
+    return text
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
+    template = COMPARISONS.get(op)
+    if template is None:
+        return None
+    return [template.format(left=_shown(left), right=_shown(right))]
 
 
 def runtime_of(config: pytest.Config) -> GradingRuntime:

@@ -5,8 +5,13 @@
   `visibility`); hidden tests show only their instructor-written feedback, and only
   once grades are published.
 - `junit_xml`: JUnit XML for CI dashboards (same names and messages).
-- `feedback_markdown`: what the student reads.
+- `feedback_markdown`: what the student reads (`check --out` writes it too).
+- `check_text`: what `python -m grading check` prints.
 - `csv_header`/`csv_row`: one gradebook line; `class_statistics`: pass rates.
+
+Scores read `base/max + bonus/bonus_max` everywhere (summary line, gradebook,
+statistics); a result whose hidden tests were not run (`check`) reads
+`public tests earned/available (bonus included)` and how many hidden tests remain.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from typing import Any
 from xml.etree import ElementTree
 
@@ -21,19 +27,25 @@ from grading.score import NOT_RUN, PASSED, GradingResult, TestOutcome
 
 __all__ = [
     "HIDDEN_VISIBILITY",
+    "IMPORT_NOT_RUN",
     "safe_text",
+    "check_text",
     "class_statistics",
     "csv_header",
     "csv_row",
     "feedback_markdown",
     "results_json",
     "statistics_markdown",
+    "hidden_not_run",
     "junit_xml",
     "summary_line",
 ]
 
 # Gradescope shows hidden tests (their feedback message only) after grades are published.
 HIDDEN_VISIBILITY = "after_published"
+# What each test of a submission that could not be imported says; the reason (file,
+# line, exception) is in the result's notes, shown once above the tests.
+IMPORT_NOT_RUN = "not run: your file could not be imported (see above)"
 
 
 # Control characters (terminal escapes, what XML 1.0 forbids) and unpaired surrogates.
@@ -61,17 +73,52 @@ def _fmt(points: float) -> str:
     return f"{points:g}"
 
 
-def summary_line(result: GradingResult) -> str:
-    """`alice: 42/50 (+ bonus 6/10)`, with not-run tests mentioned."""
-    bonus = [o for o in result.outcomes if o.spec.bonus]
-    earned_bonus = sum(o.earned for o in bonus)
-    base = result.score - earned_bonus
-    line = f"{result.submission}: {_fmt(base)}/{_fmt(result.max_score)}"
-    if bonus:
-        line += f" (+ bonus {_fmt(earned_bonus)}/{_fmt(result.bonus_max)})"
+def _points(points: float) -> str:
+    return f"{_fmt(points)} point" + ("" if points == 1 else "s")
+
+
+def _hidden_tests(hidden: dict[str, float]) -> str:
+    """`20 hidden tests worth 24 points are` (the verb agrees)."""
+    count = int(hidden["tests"])
+    tests = "1 hidden test" if count == 1 else f"{count} hidden tests"
+    return f"{tests} worth {_points(hidden['points'])} {'is' if count == 1 else 'are'}"
+
+
+def hidden_not_run(
+    result: GradingResult, hidden_summary: dict[str, Any] | None = None
+) -> dict[str, float] | None:
+    """`{"tests": n, "points": p}` of the hidden tests this result did not run, or None.
+
+    Either collected but not run (`check` in the course's copy), or left out of the
+    student copy, which ships their `hidden_summary` instead.
+    """
     if result.not_run:
-        points = sum(o.spec.points for o in result.not_run)
-        line += f"; {len(result.not_run)} hidden tests ({_fmt(points)} points) not run"
+        return {"tests": len(result.not_run), "points": sum(o.spec.points for o in result.not_run)}
+    shipped = not any(o.spec.hidden for o in result.outcomes)
+    if hidden_summary and hidden_summary.get("tests") and shipped:
+        return {"tests": int(hidden_summary["tests"]), "points": hidden_summary["points"]}
+    return None
+
+
+def _public_part(result: GradingResult) -> str:
+    """`alice: public tests 30/36 (bonus included)`."""
+    public = [o for o in result.run if not o.spec.hidden]
+    earned, available = sum(o.earned for o in public), sum(o.spec.points for o in public)
+    line = f"{result.submission}: public tests {_fmt(earned)}/{_fmt(available)}"
+    return line + (" (bonus included)" if any(o.spec.bonus for o in public) else "")
+
+
+def summary_line(result: GradingResult, hidden_summary: dict[str, Any] | None = None) -> str:
+    """`alice: 42/50 + bonus 6/10`; when hidden tests were not run (`check`):
+    `alice: public tests 30/36 (bonus included); 20 hidden tests worth 24 points are
+    run only by the instructor`."""
+    hidden = hidden_not_run(result, hidden_summary)
+    if hidden is not None:
+        return f"{_public_part(result)}; {_hidden_tests(hidden)} run only by the instructor"
+    base = _base(result)
+    line = f"{result.submission}: {_fmt(base)}/{_fmt(result.max_score)}"
+    if result.bonus_max:
+        line += f" + bonus {_fmt(result.score - base)}/{_fmt(result.bonus_max)}"
     return line
 
 
@@ -104,7 +151,17 @@ def results_json(result: GradingResult) -> dict[str, Any]:
                 "tags": [outcome.spec.requirement],
             }
         )
-    output = [summary_line(result), *isolation_lines(result), *result.notes]
+    # Gradescope shows students neither the hidden tests nor the total until grades are
+    # published; the output they see at once must not tell the total either.
+    hidden = [o for o in result.run if o.spec.hidden]
+    headline = summary_line(result)
+    if hidden:
+        count = {"tests": len(hidden), "points": sum(o.spec.points for o in hidden)}
+        headline = (
+            f"{_public_part(result)}; {_hidden_tests(count)} shown, with your total, "
+            "once grades are published"
+        )
+    output = [headline, *isolation_lines(result), *result.notes]
     return {
         "score": result.score,
         "execution_time": max(1, round(result.execution_time)),
@@ -178,15 +235,42 @@ def _quote(text: str) -> str:
     return "\n".join("    " + line for line in lines) or "    (no message)"
 
 
+def _failures_by_requirement(
+    result: GradingResult,
+) -> list[tuple[dict[str, Any], list[tuple[TestOutcome, str]]]]:
+    """Each requirement's row (`by_requirement`) with its failed tests, in the order of
+    the requirement table (outcomes are already in that order)."""
+    names = _names(result)
+    return [
+        (
+            row,
+            [
+                (o, n)
+                for o, n in names
+                if o.spec.requirement == row["requirement"] and o.status not in (PASSED, NOT_RUN)
+            ],
+        )
+        for row in result.by_requirement()
+    ]
+
+
 def feedback_markdown(result: GradingResult, hidden_summary: dict[str, Any] | None = None) -> str:
-    """The student's feedback: totals, a table per requirement, then each failure."""
-    lines = [f"# Feedback: {result.submission}", "", f"**Score: {summary_line(result)}**", ""]
+    """The student's feedback: totals, a table per requirement, then each failure under
+    its requirement. `hidden_summary`: the hidden tests a student copy left out."""
+    lines = [
+        f"# Feedback: {result.submission}",
+        "",
+        f"**Score: {summary_line(result, hidden_summary)}**",
+        "",
+    ]
     for line in isolation_lines(result):
         lines += [f"`{line.strip()}`", ""]
     for note in result.notes:
         lines += [_quote(note), ""]
     lines += ["| Requirement | Points | Tests passed |", "| --- | --- | --- |"]
     for row in result.by_requirement():
+        if not row["tests"] and hidden_not_run(result, hidden_summary):
+            continue  # only hidden tests, none run: the summary line counts them
         tests = f"{row['passed']}/{row['tests']}"
         if row["not_run"]:
             tests += f" ({row['not_run']} hidden not run)"
@@ -194,24 +278,58 @@ def feedback_markdown(result: GradingResult, hidden_summary: dict[str, Any] | No
             f"| {row['title']} | {_fmt(row['earned'])}/{_fmt(row['available'])} | {tests} |"
         )
     lines.append("")
-    if hidden_summary and not any(o.spec.hidden for o in result.outcomes):
-        lines += [
-            f"Hidden tests not run here: {hidden_summary['tests']} "
-            f"({_fmt(hidden_summary['points'])} points). Your final score may differ.",
-            "",
-        ]
-    failures = [(o, n) for o, n in _names(result) if o.status not in (PASSED, NOT_RUN)]
-    if failures:
+    if hidden_not_run(result, hidden_summary):
+        lines += ["Your final score may differ: the instructor also runs the hidden tests.", ""]
+    grouped = [(row, failed) for row, failed in _failures_by_requirement(result) if failed]
+    if grouped:
         lines += ["## What to fix", ""]
-        for outcome, name in failures:
-            lines += [
-                f"### {name} ({_fmt(outcome.spec.points)} points)",
-                "",
-                _quote(outcome.message),
-                "",
-            ]
+        for row, failed in grouped:
+            lines += [f"### {row['title']}", ""]
+            for outcome, name in failed:
+                lines += [
+                    f"#### {name} ({_points(outcome.spec.points)})",
+                    "",
+                    _quote(outcome.message),
+                    "",
+                ]
     else:
         lines += ["Every test that ran passed.", ""]
+    return "\n".join(lines)
+
+
+def check_text(
+    result: GradingResult,
+    hidden_summary: dict[str, Any] | None = None,
+    extra_notes: Sequence[str] = (),
+) -> str:
+    """What `check` prints: notes first (an import error is reported there, once), then
+    points per requirement, each with its failed tests (the test's title, then the
+    reason in full), then the summary line."""
+    lines = []
+    for note in [*result.notes, *extra_notes]:
+        first, *rest = safe_text(note).splitlines() or [""]
+        lines += [f"  Note: {first}", *(f"        {line}" for line in rest), ""]
+    for row, failed in _failures_by_requirement(result):
+        if not row["tests"]:
+            continue
+        lines.append(
+            f"  {row['title']:<42} {_fmt(row['earned']):>4}/{_fmt(row['available']):<4} "
+            f"({row['passed']}/{row['tests']} tests passed)"
+        )
+        for outcome, _ in failed:
+            message = safe_text(outcome.message).strip() or "failed"
+            if message == IMPORT_NOT_RUN:
+                lines.append(f"    NOT RUN {outcome.spec.name}: your file could not be imported")
+                continue
+            lines.append(f"    FAILED {outcome.spec.name}: {outcome.spec.title}")
+            lines += [f"      {line}" if line else "" for line in message.splitlines()]
+    hidden = hidden_not_run(result, hidden_summary)
+    failures = any(failed for _, failed in _failures_by_requirement(result))
+    if hidden:
+        lines += ["", "  Your final score may differ: the instructor also runs the hidden tests."]
+    elif not failures and result.outcomes:
+        lines += ["", "  Every public test passed."]
+    lines += ["", summary_line(result, hidden_summary)]
     return "\n".join(lines)
 
 
@@ -241,8 +359,10 @@ def csv_header(results: list[GradingResult]) -> list[str]:
 
 
 def csv_row(result: GradingResult, keys: list[str]) -> list[str]:
-    bonus = sum(o.earned for o in result.outcomes if o.spec.bonus)
-    base = result.score - bonus
+    """`score` is the base score out of `max_score`, `bonus` out of `bonus_max` apart;
+    `percent` is of the base."""
+    base = _base(result)
+    bonus = result.score - base
     percent = 100.0 * base / result.max_score if result.max_score else 0.0
     per_requirement = {row["requirement"]: row["earned"] for row in result.by_requirement()}
     note = " | ".join(n.splitlines()[0] for n in result.notes)[:300]
@@ -291,28 +411,46 @@ def class_statistics(results: list[GradingResult]) -> dict[str, Any]:
                 entry["passed"] += outcome.status == PASSED
     for entry in tests.values():
         entry["pass_rate"] = entry["passed"] / entry["graded"] if entry["graded"] else 0.0
-    scores = sorted(r.score for r in results)
-    middle = len(scores) // 2
-    median = (
-        (scores[middle] if len(scores) % 2 else (scores[middle - 1] + scores[middle]) / 2)
-        if scores
-        else 0.0
-    )
+    bases = [_base(r) for r in results]
+    bonuses = [r.score - _base(r) for r in results]
     return {
         "submissions": len(results),
-        "mean_score": sum(scores) / len(scores) if scores else 0.0,
-        "median_score": median,
-        "max_score": results[0].max_score if results else 0.0,
+        # Base points out of max_score; the bonus apart, out of bonus_max.
+        "mean_score": _mean(bases),
+        "median_score": _median(bases),
+        "max_score": max((r.max_score for r in results), default=0.0),
+        "mean_bonus": _mean(bonuses),
+        "median_bonus": _median(bonuses),
+        "bonus_max": max((r.bonus_max for r in results), default=0.0),
         "tests": list(tests.values()),
     }
+
+
+def _base(result: GradingResult) -> float:
+    return result.score - sum(o.earned for o in result.outcomes if o.spec.bonus)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _median(values: list[float]) -> float:
+    ordered, middle = sorted(values), len(values) // 2
+    if not ordered:
+        return 0.0
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def statistics_markdown(stats: dict[str, Any]) -> str:
     lines = [
         "# Class statistics",
         "",
-        f"Submissions: {stats['submissions']}; mean score {stats['mean_score']:.2f}, "
-        f"median {stats['median_score']:g} (out of {stats['max_score']:g}, bonus extra).",
+        f"Submissions: {stats['submissions']}.",
+        "",
+        f"- Score without bonus (out of {stats['max_score']:g}): mean "
+        f"{stats['mean_score']:.2f}, median {stats['median_score']:g}",
+        f"- Bonus (out of {stats['bonus_max']:g}): mean {stats['mean_bonus']:.2f}, "
+        f"median {stats['median_bonus']:g}",
         "",
         "| Test | Requirement | Hidden | Points | Pass rate |",
         "| --- | --- | --- | --- | --- |",

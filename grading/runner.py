@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -28,8 +29,8 @@ import pytest
 
 from grading import confine, defaults, shards
 from grading.assignment import DEFAULT_ASSIGNMENT, Assignment, load
-from grading.report import safe_text
-from grading.sandbox import kill_descendants
+from grading.report import IMPORT_NOT_RUN, safe_text
+from grading.sandbox import SubmissionImportError, kill_descendants
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
 from grading.zygote import ZygoteProcess
 
@@ -71,16 +72,74 @@ class GradingOptions:
         return cls(**json.loads(text))
 
 
+_IMPORT_ERROR = f"{SubmissionImportError.__module__}.{SubmissionImportError.__qualname__}: "
+# Hints pytest adds for someone at its command line, meaningless in feedback.
+_PYTEST_HINT = re.compile(r"^\W*(Use -v+ to get|Full output truncated|Omitting \d+ identical)")
+_DID_NOT_RAISE = re.compile(r"^Failed: DID NOT RAISE (?:any of \()?([\w., ]*)")
+
+
 def _public_message(report: pytest.TestReport) -> str:
+    """A failure as the student reads it: the test's own sentence and, for a comparison,
+    what was expected and what came back (`grading.plugin` words it), never pytest's
+    introspection of the assert statement or its command-line hints."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash is not None else str(report.longrepr)
-    text = safe_text(text.strip())
+    text = safe_text(_in_words(crash.message if crash is not None else str(report.longrepr)))
     if len(text) > defaults.MESSAGE_LIMIT:
-        text = text[: defaults.MESSAGE_LIMIT] + " [...]"
+        cut = len(text) - defaults.MESSAGE_LIMIT
+        text = f"{text[: defaults.MESSAGE_LIMIT]} [cut: {cut} more characters]"
     output = dict(report.user_properties).get("student_output")
     if output:
         text += "\n\nYour code printed:\n" + safe_text(str(output)[: defaults.OUTPUT_SHOWN_CHARS])
     return text
+
+
+def _in_words(text: str) -> str:
+    text = text.strip()
+    if text.startswith(_IMPORT_ERROR):
+        reason = text[len(_IMPORT_ERROR) :]
+        return reason if reason.startswith("refused:") else IMPORT_NOT_RUN
+    # The grader's own exceptions by their name only (`SubmissionTimeout: ...`).
+    text = re.sub(r"^grading\.(?:\w+\.)+(?=\w+: )", "", text)
+    lines = [line for line in text.splitlines() if not _PYTEST_HINT.match(line)]
+    text = "\n".join(lines).strip()
+    raised = _DID_NOT_RAISE.match(text)
+    if raised:
+        names = raised.group(1).strip()
+        names = "an exception" if names.startswith("any exception") or not names else names
+        return f"expected {names} to be raised, but nothing was raised"
+    if text.startswith("Failed: "):  # pytest.fail(...) in a test: its message is the reason
+        return text[len("Failed: ") :]
+    if "(raised by your code while " in text or not text.startswith("AssertionError"):
+        return text  # an exception of the student's code, or a crash: name and message
+    lines = text.removeprefix("AssertionError").removeprefix(":").strip().splitlines()
+    # A rewritten assert: the test's message, then `assert <explanation>` and `where`
+    # lines naming the code's sub-expressions.
+    start = next((i for i, line in enumerate(lines) if line.startswith("assert ")), len(lines))
+    message = "\n".join(lines[:start]).strip()
+    explanation = lines[start].removeprefix("assert ").strip() if start < len(lines) else ""
+    words = explanation if explanation.startswith("expected ") else ""
+    if message and words and not _values_shown(message, words):
+        return f"{message}\n{words}"
+    if message or words:
+        return message or words
+    where = [line.strip().lstrip("+ ").strip() for line in lines[start + 1 :]]
+    detail = "; ".join(part for part in [explanation, *where] if part)
+    return "a check of this test did not hold" + (f": {detail}" if detail else "")
+
+
+def _values_shown(message: str, words: str) -> bool:
+    """Whether the test's message already shows both values of the comparison."""
+    from grading.plugin import COMPARISONS
+
+    for template in COMPARISONS.values():
+        pattern = re.escape(template).replace(r"\{left\}", "(.+)").replace(r"\{right\}", "(.+)")
+        match = re.fullmatch(pattern, words, re.DOTALL)
+        if match:  # each value as a whole: `4` is not shown by "after 40 s"
+            return all(
+                re.search(rf"(?<![\w.]){re.escape(value)}(?![\w.])", message)
+                for value in match.groups()
+            )
+    return False
 
 
 class _ResultStream:
@@ -151,11 +210,12 @@ class _ResultStream:
         if failure is None:
             status, message = PASSED, ""
         else:
-            kind = dict(failure.user_properties).get("outcome_kind", "error")
-            if spec.hidden:
-                status, message = FAILED, spec.feedback or ""
-            else:
-                status, message = FAILED, _public_message(failure)
+            kind = str(dict(failure.user_properties).get("outcome_kind", "error"))
+            status, message = FAILED, _public_message(failure)
+            # A hidden test shows only its feedback (never its own text), unless it could
+            # not run at all: then it says so, like every other test.
+            if spec.hidden and message != IMPORT_NOT_RUN:
+                message = spec.feedback or ""
         event = {"node_id": node, "status": status, "message": message, "kind": kind}
         self._emit({"event": "result", **event, "duration": self.durations[node]})
 

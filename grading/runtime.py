@@ -176,6 +176,7 @@ class GradingRuntime:
             work_dir=str(self.run_dir / "work"),
             entry_file=entry_file,
             required_names=self.assignment.required_names,
+            described_fields=self.assignment.described_fields,
         )
         self.service_plan = IsolationPlan(
             role="service",

@@ -69,7 +69,7 @@ def harden_lua() -> bool:
         getattr(lupa, name, None) for name in ("lua51", "lua52", "lua53", "lua54", "luajit21")
     }
     modules.add(getattr(scripting_mixin, "LUA_MODULE", None))
-    for module in modules - {None}:
+    for module in [m for m in modules if m is not None]:
         original = getattr(module, "LuaRuntime", None)
         if original is None or getattr(original, "_grading_hardened", False):
             continue
@@ -139,6 +139,8 @@ class _RedisHandler:
 class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
+    fake_server: Any = None  # the FakeServer behind the Redis protocol handler
+
     def __init__(self, listening: socket.socket, handler: Any):
         super().__init__("", handler, bind_and_activate=False)
         self.socket.close()
@@ -165,8 +167,8 @@ class Fakes:
     def __init__(self, redis_socket: socket.socket, model_socket: socket.socket):
         import fakeredis
 
-        from memory_course.offline_model import OfflineChatModel
-        from memory_course.openai_stub import OpenAICompatibleServer
+        from memory_course.offline.offline_model import OfflineChatModel
+        from memory_course.offline.openai_stub import OpenAICompatibleServer
 
         self.server = fakeredis.FakeServer()
         self.client = fakeredis.FakeRedis(server=self.server)
@@ -228,8 +230,8 @@ class Fakes:
                 db._expiry_heap.sort()
 
     def reply_to(self, index: int) -> str:
-        from memory_course.offline_model import compose_reply
-        from memory_course.openai_stub import openai_messages_to_langchain
+        from memory_course.offline.offline_model import compose_reply
+        from memory_course.offline.openai_stub import openai_messages_to_langchain
 
         body = self.stub.requests[index]
         return compose_reply(openai_messages_to_langchain(body.get("messages", [])))

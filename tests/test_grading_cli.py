@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from tests.test_grading_outcomes import FIXTURES, GRADESCOPE_SCHEMA, REPO
+
+# Each test runs the grader once or twice (~8 s each on an idle machine).
+pytestmark = pytest.mark.timeout(600)
 
 
 def run_grading(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -22,21 +27,34 @@ def run_grading(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     )
 
 
+# The last line of `check`: public points (bonus included), then the hidden tests.
+CHECK_SUMMARY = re.compile(
+    r"^(\w+): public tests (\d+)/(\d+) \(bonus included\); "
+    r"(\d+) hidden tests worth (\d+) points are run only by the instructor$"
+)
+
+
 def test_check_on_the_stub_reports_zero_and_the_hidden_tests_not_run():
     done = run_grading("check", "--test-timeout", "2")
     assert done.returncode == 1, done.stderr
-    assert "Public tests: 0/36 points" in done.stdout
-    assert "Not run here: 20 hidden tests worth 24 points" in done.stdout
+    summary = CHECK_SUMMARY.match(done.stdout.strip().splitlines()[-1])
+    assert summary is not None, done.stdout
+    name, earned, available, hidden, points = summary.groups()
+    assert (name, earned) == ("exercises", "0") and int(available) > 0
+    assert int(hidden) > 0 and int(points) > 0
     assert "all tests passed" not in done.stdout.lower()
 
 
 def test_check_never_claims_everything_passed_while_hidden_tests_exist():
     done = run_grading("check", str(FIXTURES / "complete"), "--test-timeout", "2")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Public tests: 36/36 points" in done.stdout
+    summary = CHECK_SUMMARY.match(done.stdout.strip().splitlines()[-1])
+    assert summary is not None, done.stdout
+    name, earned, available, _, _ = summary.groups()
+    assert name == "complete" and earned == available
     assert "Every public test passed" not in done.stdout
     assert "all tests passed" not in done.stdout.lower()
-    assert "hidden tests worth 24 points" in done.stdout
+    assert "FAILED" not in done.stdout
 
 
 def test_grade_writes_results_junit_and_feedback(tmp_path):
@@ -47,9 +65,14 @@ def test_grade_writes_results_junit_and_feedback(tmp_path):
     assert "100/100" not in done.stdout, "the submission's own output reached the grader's"
     results = json.loads((out / "results.json").read_text())
     jsonschema.validate(results, GRADESCOPE_SCHEMA)
-    assert results["score"] == 0 and len(results["tests"]) == 41
+    assert results["score"] == 0 and results["tests"]
     assert "<testsuite" in (out / "junit.xml").read_text()
     assert "could not be imported: SystemExit" in (out / "feedback.md").read_text()
+    # Reported once, above the tests, which say only that they did not run.
+    assert results["output"].count("could not be imported: SystemExit") == 1
+    assert {t["output"] for t in results["tests"]} == {
+        "not run: your file could not be imported (see above)"
+    }
 
 
 def test_weak_isolation_is_refused_unless_allowed_and_then_labelled(tmp_path):

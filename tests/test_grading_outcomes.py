@@ -25,6 +25,7 @@ import pytest
 from grading.batch import BatchSummary
 from grading.release import hidden_fingerprints
 from grading.score import PASSED, GradingResult
+from tests.submission_patches import patched_submissions
 
 # The shared batch is built inside the first test's setup: allow for a loaded machine.
 pytestmark = pytest.mark.timeout(900)
@@ -115,6 +116,9 @@ def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("submissions")
     for fixture in _fixture_dirs():
         shutil.copytree(fixture, root / fixture.name)
+    for name, text in patched_submissions().items():  # partial ones: NAME.patch of complete/
+        (root / name).mkdir()
+        (root / name / "chat_application.py").write_text(text)
     (root / "stub").mkdir()
     shutil.copyfile(
         REPO / "exercises" / "chat_application.py", root / "stub" / "chat_application.py"
@@ -229,7 +233,7 @@ def test_reference_earns_full_marks_including_bonus(batch):
     assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
     assert result.max_score == 50 and result.bonus_max == 10
     assert result.score == 60
-    assert len(result.outcomes) == 41
+    assert len(result.outcomes) == 51
 
 
 def test_independent_complete_implementation_earns_full_marks(batch):
@@ -254,23 +258,23 @@ SESSIONS_PUBLIC = {
 
 def test_only_sessions_working_earns_exactly_the_session_tests(batch):
     result = result_of(batch, "sessions_only")
-    assert passed(result) == SESSIONS_PUBLIC
-    assert result.score == points(result, SESSIONS_PUBLIC) == 5
+    expected = SESSIONS_PUBLIC | {"test_sessions_are_visible_from_another_process"}
+    assert passed(result) == expected
+    assert result.score == points(result, expected) == 6
 
 
 def test_memory_not_injected_loses_exactly_the_prompt_tests(batch):
     result = result_of(batch, "no_memory")
+    # The limit test reads the prompt too: it holds none of the newest earlier messages.
     expected = {
         "test_model_sees_earlier_turns",
         "test_sessions_do_not_share_memory",
         "test_model_sees_at_most_max_messages",
         "test_another_process_continues_the_conversation",
-        "test_busy_session_keeps_its_memory",
-        "test_failed_turn_is_invisible_to_the_next_prompt",
-        "test_fork_at_message_keeps_the_first_messages",
+        "test_given_redis_client_and_default_model_are_used",
     }
     assert failed(result) == expected
-    assert result.score == 60 - points(result, expected) == 46
+    assert result.score == 60 - points(result, expected) == 52
 
 
 def test_no_message_limit_loses_exactly_the_limit_tests(batch):
@@ -279,10 +283,11 @@ def test_no_message_limit_loses_exactly_the_limit_tests(batch):
         "test_model_sees_at_most_max_messages",
         "test_old_messages_are_dropped_from_redis",
         "test_history_class_keeps_the_newest_messages",
-        "test_message_count_stays_at_the_limit",
+        "test_long_conversation_stays_at_the_limit",
     }
+    assert {o.spec.requirement for o in result.outcomes if o.spec.name in expected} == {"limit"}
     assert failed(result) == expected
-    assert result.score == 60 - points(result, expected) == 52
+    assert result.score == 60 - points(result, expected) == 54
 
 
 def test_no_ttl_loses_exactly_the_expiry_tests(batch):
@@ -294,7 +299,42 @@ def test_no_ttl_loses_exactly_the_expiry_tests(batch):
     }
     assert len(expected) == 6
     assert failed(result) == expected
-    assert result.score == 60 - points(result, expected) == 51
+    assert result.score == 60 - points(result, expected) == 52
+
+
+def _loses_exactly(result, requirement: str, expected: set[str], score: float) -> None:
+    """`expected` failed, nothing else did, and all of it grades `requirement`."""
+    assert failed(result) == expected, sorted(failed(result) ^ expected)
+    assert {o.spec.requirement for o in result.outcomes if o.spec.name in expected} == {requirement}
+    assert result.score == 60 - points(result, expected) == score
+
+
+def test_session_info_as_plain_dicts_loses_only_info_points(batch):
+    """get_session_info and list_sessions return dicts: sessions, sharing and the rest read
+    ids and owners robustly, so only the tests of SessionInfo itself fail."""
+    expected = {
+        "test_session_info_after_create_and_chat",
+        "test_session_info_is_a_mapping_and_serializable",
+        "test_message_count_counts_stored_messages",
+        "test_session_info_datetimes_are_utc",
+        "test_session_info_is_the_documented_dataclass",
+    }
+    _loses_exactly(result_of(batch, "dict_info"), "info", expected, 54)
+
+
+def test_wrong_exception_type_loses_only_errors_points(batch):
+    """KeyError where SessionNotFoundError is due: the TTL, sessions and bonus tests only
+    ask that something is raised."""
+    expected = {
+        "test_chat_on_unknown_session_raises",
+        "test_deleted_or_expired_session_raises_session_not_found",
+    }
+    _loses_exactly(result_of(batch, "wrong_exception"), "errors", expected, 58)
+
+
+def test_naive_datetimes_lose_exactly_the_utc_test(batch):
+    expected = {"test_session_info_datetimes_are_utc"}
+    _loses_exactly(result_of(batch, "naive_datetimes"), "info", expected, 59)
 
 
 def test_hanging_methods_fail_only_the_tests_that_call_them(batch):
@@ -311,8 +351,9 @@ def test_hanging_methods_fail_only_the_tests_that_call_them(batch):
     assert passed(result) == {
         "test_create_session_returns_new_uuid4",
         "test_list_sessions_returns_only_that_users_sessions",
+        "test_sessions_are_visible_from_another_process",
     }
-    assert result.score == 3
+    assert result.score == 4
 
 
 @pytest.mark.parametrize(
@@ -395,7 +436,8 @@ def test_resource_hog_is_contained_and_only_its_honest_part_scores(batch):
     assert "MemoryError" in hog, "the memory cap refused the allocation"
     assert all(len(message) < 3000 for message in by_name.values()), "messages are truncated"
     attacks = len(list(ATTACKS.glob("*.py"))) + len(PAIRED_ATTACKS)
-    expected = len(_fixture_dirs()) + attacks + 3  # + stub, reference, corrupt zip
+    fixtures = len(_fixture_dirs()) + len(patched_submissions())
+    expected = fixtures + attacks + 3  # + stub, reference, corrupt zip
     assert len(batch["results"]) == expected, "every submission was graded"
 
 
@@ -419,7 +461,7 @@ def test_hidden_tests_show_only_their_feedback(batch):
         if t["name"].startswith("Hidden")
     ]
     feedback = {o.spec.feedback for o in batch["results"]["stub"].outcomes if o.spec.hidden}
-    assert len(hidden) == 20
+    assert len(hidden) == 30
     assert {t["output"] for t in hidden} == feedback
     assert {t["visibility"] for t in hidden} == {"after_published"}
 
@@ -432,7 +474,7 @@ def test_gradebook_and_class_statistics(batch):
     assert by_name["no_ttl"]["points:ttl"] == "1"
     stats = json.loads((batch["out"] / "statistics.json").read_text())
     assert stats["submissions"] == len(rows)
-    assert len(stats["tests"]) == 41
+    assert len(stats["tests"]) == 51
     create = next(t for t in stats["tests"] if t["name"] == "test_create_session_returns_new_uuid4")
     expected = sum(
         o.status == PASSED
@@ -450,7 +492,11 @@ def test_batch_used_both_cores(batch):
 
 # ---------------------------------------------------------------- attacks on the grader
 
-EXPORT_TESTS = {"test_export_json_round_trips", "test_export_markdown_shows_roles_and_text"}
+EXPORT_TESTS = {
+    "test_export_json_round_trips",
+    "test_export_markdown_shows_roles_and_text",
+    "test_export_follows_the_contract",
+}
 
 
 def _tests_calling(method: str) -> set[str]:
@@ -458,7 +504,7 @@ def _tests_calling(method: str) -> set[str]:
     import ast
 
     names = set()
-    for path in (REPO / "grading" / "tests").glob("*/test_*.py"):
+    for path in (REPO / "grading" / "assignments" / "chat_application").glob("*/test_*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.FunctionDef)

@@ -13,16 +13,22 @@ import sys
 import threading
 import time
 import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from grading import codec
 from grading.codec import (
     FrameTooLarge,
     Op,
     ProtocolError,
     RemoteError,
+    RemoteObject,
+    decode_value,
+    encode_value,
     read_frame,
     remote_error,
     write_frame,
@@ -99,6 +105,31 @@ def test_remote_errors_keep_their_builtin_base_and_ancestry():
     assert isinstance(denied, PermissionError)
     plain = remote_error({"type": "Oops", "mro": ["Oops", "Exception"], "message": "x"})
     assert not isinstance(plain, ValueError)
+
+
+@dataclass
+class _Info:
+    session_id: str
+    user_id: str
+    created_at: datetime
+    last_active: datetime
+    message_count: int
+
+
+def test_datetimes_keep_their_utc_offset_through_the_codec(monkeypatch):
+    """The info tests judge time zones on decoded values: an offset survives, naive stays naive."""
+    # The fields an assignment declares (`described_fields`), as a student process sets them.
+    monkeypatch.setattr(codec, "DESCRIBED_FIELDS", tuple(_Info.__dataclass_fields__))
+    aware = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    naive = aware.replace(tzinfo=None)
+    shifted = aware.astimezone(timezone(timedelta(hours=2)))
+    for value in (aware, naive, shifted):
+        decoded = decode_value(json.loads(json.dumps(encode_value(value))))
+        assert decoded == value and decoded.utcoffset() == value.utcoffset()
+    described = decode_value(encode_value(_Info("s", "alice", aware, naive, 2)))
+    assert isinstance(described, RemoteObject)
+    assert described.created_at.utcoffset() == timedelta(0)
+    assert described.last_active.tzinfo is None
 
 
 def test_zip_submissions_are_unpacked_safely(tmp_path):
@@ -235,7 +266,10 @@ def test_reports_show_hidden_feedback_only_and_follow_the_schema():
     assert all("test_secret_name" not in text for text in texts)
     hidden = next(t for t in data["tests"] if t["visibility"] == "after_published")
     assert hidden["output"] == "Your prompt lacks the history."
-    assert "1 hidden tests (2 points) not run" in data["output"]
+    assert (
+        "1 hidden test worth 2 points is shown, with your total, once grades are published"
+        in data["output"]
+    )
 
 
 def test_batch_workers_start_from_a_fresh_process():

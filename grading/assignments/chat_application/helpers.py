@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from grading.fakes import FakeRedisService
+from grading.remote import RemoteError, RemoteObject
 
 ROLE_NAMES = {
     "human": "human",
@@ -21,6 +23,15 @@ ROLE_NAMES = {
     "aimessage": "ai",
     "system": "system",
 }
+
+
+# The contract's limits (constants of exercises/chat_application.py, kept as they are).
+MAX_MESSAGE_CHARS = 16_000
+MAX_USER_ID_CHARS = 128
+MAX_SESSION_ID_CHARS = 256
+SESSION_INFO_FIELDS = ("session_id", "user_id", "created_at", "last_active", "message_count")
+# Nothing answers there: in the sandbox every IP connection is refused at once.
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
 
 
 def marker(label: str | int) -> str:
@@ -82,7 +93,8 @@ def export_messages(data: Any) -> list[tuple[str | None, str]] | None:
 
 
 def _message_pair(item: dict[str, Any]) -> tuple[str | None, str] | None:
-    source = item.get("data") if isinstance(item.get("data"), dict) else item
+    data = item.get("data")
+    source = data if isinstance(data, dict) else item
     text = next(
         (source[k] for k in ("content", "text", "message") if isinstance(source.get(k), str)), None
     )
@@ -107,3 +119,65 @@ def appear_in_order(text: str, parts: list[str]) -> bool:
             return False
         position = found + len(part)
     return True
+
+
+def info_field(info: Any, name: str) -> Any:
+    """One field of what get_session_info or list_sessions returned, however it is shaped.
+
+    Reads `.name`, else `[name]` (a bare id string counts as its own `session_id`), so
+    tests of other requirements do not depend on the `SessionInfo` type: only the info
+    tests check that.
+    """
+    if isinstance(info, str) and name == "session_id":
+        return info
+    if isinstance(info, dict):
+        assert name in info, f"a listed session has no {name!r}: {sorted(map(str, info))}"
+        return info[name]
+    if isinstance(info, RemoteObject):
+        try:
+            return getattr(info, name)
+        except AttributeError:
+            pass
+        try:
+            return info[name]
+        except KeyError:
+            pass
+    shown = info.type_name if isinstance(info, RemoteObject) else type(info).__name__
+    raise AssertionError(f"could not read {name!r} from a {shown} (neither .{name} nor [{name!r}])")
+
+
+def session_ids(listed: Any) -> list[str]:
+    """The session ids, in order, of what list_sessions returned (see `info_field`)."""
+    assert isinstance(listed, list), (
+        f"list_sessions should return a list; it returned {type(listed).__name__}"
+    )
+    return [info_field(item, "session_id") for item in listed]
+
+
+def session_text(redis_store: FakeRedisService, session_id: str) -> str:
+    """The contents of the keys whose name contains the session id: its own data."""
+    return "\n".join(state.text for state in redis_store.keys_named_with(session_id))
+
+
+def assert_not_extended(before: list[int], after: list[int], doing: str) -> None:
+    """No TTL grew between two `session_ttls` readings (-1, no expiry, stays -1)."""
+    assert len(after) == len(before) and all(
+        (old < 0 and new < 0) or 0 <= new <= old for old, new in zip(before, after, strict=True)
+    ), f"{doing} must not extend the session; its TTLs went from {before} to {after}"
+
+
+def raises_remote(call: Callable[[], Any], expected: str) -> RemoteError:
+    """The exception `call()` raised in the student's code; a failure if it returned.
+
+    For checks where any exception will do (its exact type is graded elsewhere).
+    """
+    try:
+        value = call()
+    except RemoteError as error:
+        return error
+    raise AssertionError(f"{expected}; it returned {value!r} instead")
+
+
+def attribute(instance: Any, name: str) -> Any:
+    """An attribute of an object built in the student's process (`app.max_messages`)."""
+    return instance._get(name)

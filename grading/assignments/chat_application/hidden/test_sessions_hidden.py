@@ -1,11 +1,11 @@
-"""Hidden tests: sessions live in Redis and deletion is complete."""
+"""Hidden tests: sessions live in Redis under the app's prefix, and deletion is complete."""
 
 import pytest
 
-from grading.assignments.chat_application.helpers import marker
+from grading.assignments.chat_application.helpers import attribute, marker, session_ids
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 @pytest.mark.requirement("sessions")
 @pytest.mark.hidden
 @pytest.mark.feedback(
@@ -16,8 +16,7 @@ def test_sessions_are_visible_from_another_process(make_app):
     first = make_app()
     session = first.create_session("alice")
     second = make_app(new_process=True)
-    assert [info.session_id for info in second.list_sessions("alice")] == [session]
-    assert second.get_session_info(session).user_id == "alice"
+    assert session_ids(second.list_sessions("alice")) == [session]
 
 
 @pytest.mark.points(1)
@@ -36,4 +35,26 @@ def test_delete_removes_the_messages_and_only_them(app, redis_store):
     stored = redis_store.stored_text()
     assert marker("doomed") not in stored and doomed not in stored
     assert marker("kept") in stored
-    assert app.get_session_info(kept).message_count == 2
+    assert session_ids(app.list_sessions("alice")) == [kept]
+
+
+@pytest.mark.points(1)
+@pytest.mark.requirement("sessions")
+@pytest.mark.hidden
+@pytest.mark.feedback(
+    "Every key the app writes must start with its key_prefix, and the settings must be "
+    "kept as the attributes redis, llm, max_messages, session_ttl and key_prefix."
+)
+def test_key_prefix_holds_every_key_and_settings_are_kept(make_app, redis_store):
+    app = make_app(key_prefix="tenant7:", max_messages=7, session_ttl=99)
+    session = app.create_session("alice")
+    app.chat(session, "Hello there")
+    assert session_ids(app.list_sessions("alice")) == [session]
+    names = [state.name for state in redis_store.dump()]
+    assert names, "nothing was stored"
+    outside = [name for name in names if not name.startswith("tenant7:")]
+    assert outside == [], f"keys written outside the prefix 'tenant7:': {outside}"
+    settings = {name: attribute(app, name) for name in ("max_messages", "session_ttl")}
+    assert settings == {"max_messages": 7, "session_ttl": 99}
+    assert attribute(app, "key_prefix") == "tenant7:"
+    assert attribute(app, "redis") is not None and attribute(app, "llm") is not None

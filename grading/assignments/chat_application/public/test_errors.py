@@ -16,10 +16,13 @@ def test_chat_on_unknown_session_raises(app):
     app.chat(session, "Hello there")
     with pytest.raises(ValueError) as raised:
         app.chat(str(uuid.uuid4()), "Hello?")
-    assert "SessionNotFoundError" in raised.value.mro_names
+    assert "SessionNotFoundError" in raised.value.mro_names, (
+        f"chat on an unknown session id raised {raised.value.type_name}; it must raise "
+        "SessionNotFoundError (a subclass of ValueError)"
+    )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 @pytest.mark.requirement("errors")
 def test_empty_message_is_rejected_and_nothing_stored(app, model, redis_store):
     """An empty or whitespace-only message raises ValueError and changes nothing."""
@@ -39,10 +42,11 @@ def test_empty_message_is_rejected_and_nothing_stored(app, model, redis_store):
 def test_model_failure_stores_nothing(app, model, redis_store):
     """When the model call fails, nothing of that turn is stored."""
     session = app.create_session("alice")
-    app.chat(session, "Hello there")
+    app.chat(session, f"Hello {marker('kept')} there")
     model.fail_next(100)
     with pytest.raises(RemoteError):
         app.chat(session, f"This {marker('failed')} turn fails")
     model.fail_next(0)
-    assert marker("failed") not in redis_store.stored_text(), "the failed turn was stored"
-    assert app.get_session_info(session).message_count == 2
+    stored = redis_store.stored_text()
+    assert marker("failed") not in stored, "the message of the failed turn was stored"
+    assert marker("kept") in stored, "the earlier turn must stay stored after a failed turn"

@@ -5,7 +5,7 @@ import pytest
 from grading.assignments.chat_application.helpers import marker
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.requirement("limit")
 def test_model_sees_at_most_max_messages(make_app, model):
     """With max_messages=4 the model sees the newest 4 earlier messages, oldest first."""
@@ -35,5 +35,7 @@ def test_old_messages_are_dropped_from_redis(make_app, redis_store):
     for turn in (1, 2, 3):
         assert marker(turn) not in stored, f"turn {turn} is older than the limit and must be gone"
     for turn in (4, 5):
-        assert marker(turn) in stored, f"turn {turn} is within the limit and must be stored"
-    assert app.get_session_info(session).message_count == 4
+        # The fake model's reply quotes the message: a stored turn mentions its marker twice.
+        assert stored.count(marker(turn)) >= 2, (
+            f"turn {turn} (message and reply) is within the limit and must be stored"
+        )

@@ -3,7 +3,7 @@
 import pytest
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 @pytest.mark.requirement("memory")
 def test_model_sees_earlier_turns(app, model):
     """The second turn's prompt is system prompt + first turn + new message."""
