@@ -3,7 +3,8 @@ line that reads the same in the course and in the student copy, an import error 
 and one scoring rule (base + bonus) in every output.
 
 Three fixtures of tests/fixtures/feedback are the reference with one typical mistake
-each; `check` runs on each once (about 8 s each).
+each, stored as patches of it (`tests.submission_patches`); `check` runs on each once
+(about 8 s each).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from grading import plugin, report
 from grading.release import build_release
 from grading.runner import GradingOptions, _in_words, hidden_summary
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
+from tests.submission_patches import apply_patch
 from tests.test_grading_cli import run_grading
 from tests.test_grading_outcomes import FIXTURES, REPO
 
@@ -44,9 +46,13 @@ def hidden_not_run() -> str:
 @pytest.fixture(scope="module")
 def checks(tmp_path_factory):
     out = tmp_path_factory.mktemp("check-out")
+    staged = tmp_path_factory.mktemp("feedback-submissions")
     done = {}
     for name in ("wrong_order", "wrong_exception", "no_ttl"):
-        done[name] = run_grading("check", str(FEEDBACK / name), "--out", str(out / name))
+        (staged / name).mkdir()
+        text = apply_patch(FEEDBACK / f"{name}.patch")
+        (staged / name / "chat_application.py").write_text(text, encoding="utf-8")
+        done[name] = run_grading("check", str(staged / name), "--out", str(out / name))
         assert done[name].returncode == 1, done[name].stdout + done[name].stderr
     return done, out
 

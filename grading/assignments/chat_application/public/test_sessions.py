@@ -60,13 +60,13 @@ def test_list_sessions_most_recent_first(app):
     app.chat(first, "Hello again")
     listed = session_ids(app.list_sessions("alice"))
     assert listed == [first, second], (
-        "list_sessions('alice') should list the session chatted in last first (here the "
-        f"older of two sessions); it listed {listed}"
+        "list_sessions('alice') should list the session chatted in last first: after a chat "
+        f"in the older of two sessions, expected {[first, second]}; it listed {listed}"
     )
     time.sleep(0.01)
     app.chat(second, "Me too")
     listed = session_ids(app.list_sessions("alice"))
     assert listed == [second, first], (
-        "list_sessions('alice') should list the session chatted in last first (here the "
-        f"newer one, chatted in after the older); it listed {listed}"
+        "list_sessions('alice') should list the session chatted in last first: after a chat "
+        f"in the newer session, expected {[second, first]}; it listed {listed}"
     )
