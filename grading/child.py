@@ -91,9 +91,21 @@ class _Session:
         return chat_model(self.model_socket)
 
     def resource(self, name: str) -> Any:
-        """A fake the grader asked to inject: "redis", "redis-decoded" or "model"."""
+        """A fake the grader asked to inject: "redis", "redis-decoded", "model", or
+        "redis-unreachable" (a client of a socket nothing listens on)."""
         if name in ("redis", "redis-decoded"):
             return self.redis_client(decode_responses=name == "redis-decoded")
+        if name == "redis-unreachable":
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            # No retries: redis-py's default backs off for seconds before it gives up.
+            return redis.Redis(
+                unix_socket_path=self.redis_socket + ".unreachable",
+                socket_timeout=2,
+                retry=Retry(NoBackoff(), 0),
+            )
         if name == "model":
             return self.chat_model()
         raise ValueError(f"unknown resource {name!r}")

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 from grading import defaults
 
 __all__ = [
+    "MISSING_KEY",
     "FrameTooLarge",
     "Message",
     "Op",
@@ -68,6 +69,7 @@ class Op(StrEnum):
     CLASS_INFO = "class_info"  # ancestry of a module attribute
     DUMP = "dump"  # every live key of the fake Redis
     ADVANCE = "advance"  # move the fake Redis clock forward
+    APPEND = "append"  # the grader appends raw elements to a list of the fake Redis
     REQUESTS = "requests"  # bodies the fake model received
     REPLY_TO = "reply_to"  # the fake model's reply to one request
     FAIL_NEXT = "fail_next"  # make the next completions fail with HTTP 500
@@ -85,8 +87,12 @@ class FrameTooLarge(ProtocolError):
 
 
 def write_frame(sock: socket.socket, payload: Any) -> None:
-    """Send `payload` as one JSON frame (blocking, honouring the socket's timeout)."""
-    data = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8", "replace")
+    """Send `payload` as one JSON frame (blocking, honouring the socket's timeout).
+
+    ASCII JSON: a lone surrogate travels as its `\\udXXX` escape, so text that is not
+    valid Unicode arrives as it was sent (a test of input validation can send one).
+    """
+    data = json.dumps(payload, ensure_ascii=True, allow_nan=False).encode("ascii")
     sock.sendall(HEADER.pack(len(data)) + data)
 
 
@@ -143,13 +149,16 @@ def read_frame(
 
 
 def describe_exception(exc: BaseException, limit: int = 2000) -> dict[str, Any]:
-    """An exception as data: its class name, the names of its classes, its message."""
+    """An exception as data: its class name, the names of its classes, its message, and
+    the class names of its explicit cause (`raise ... from cause`), if any."""
     mro = [cls.__name__ for cls in type(exc).__mro__]
     try:
         text = str(exc)
     except Exception:  # a hostile __str__ must not break the answer
         text = "<unprintable exception>"
-    return {"type": type(exc).__name__, "mro": mro, "message": text[:limit]}
+    cause = exc.__cause__
+    cause_mro = [cls.__name__ for cls in type(cause).__mro__] if cause is not None else []
+    return {"type": type(exc).__name__, "mro": mro, "message": text[:limit], "cause": cause_mro}
 
 
 # ------------------------------------------------- values: confined process side
@@ -157,6 +166,10 @@ def describe_exception(exc: BaseException, limit: int = 2000) -> dict[str, Any]:
 # Attributes and keys read from objects of no known type (the capstone's SessionInfo),
 # as the assignment declares them (`described_fields`); set once per student process.
 DESCRIBED_FIELDS: tuple[str, ...] = ()
+
+
+# Read from a described object as a key no assignment declares.
+MISSING_KEY = "no_such_field"
 
 
 def set_described_fields(names: tuple[str, ...]) -> None:
@@ -179,6 +192,11 @@ def _describe(obj: Any, depth: int) -> dict[str, Any]:
             items[name] = encode_value(obj[name], depth + 1)
         except Exception as exc:
             items[name] = {"$error": describe_exception(exc)}
+    # The answer to a key that is not a field (a mapping-like object raises KeyError).
+    try:
+        missing: Any = {"value": encode_value(obj[MISSING_KEY], depth + 1)}
+    except Exception as exc:
+        missing = {"$error": describe_exception(exc)}
     to_dict: Any
     try:
         to_dict = {"json": json.dumps(obj.to_dict(), allow_nan=False)}
@@ -189,6 +207,7 @@ def _describe(obj: Any, depth: int) -> dict[str, Any]:
         "dataclass": dataclasses.is_dataclass(obj),
         "fields": fields,
         "items": items,
+        "missing_key": missing,
         "to_dict": to_dict,
     }
 
@@ -260,6 +279,8 @@ class RemoteError(Exception):
 
     type_name: str = "Exception"
     mro_names: tuple[str, ...] = ()
+    # The class names of the exception's explicit cause (`raise ... from cause`).
+    cause_names: tuple[str, ...] = ()
     remote_message: str = ""
     where: str = ""
 
@@ -281,23 +302,32 @@ def remote_error(info: Any, where: str = "") -> RemoteError:
     info = info if isinstance(info, dict) else {}
     raw_mro = info.get("mro", [])
     mro = tuple(str(name)[:100] for name in raw_mro[:64]) if isinstance(raw_mro, list) else ()
-    builtin_name = next(
-        (
-            name
-            for name in mro
-            if name not in {"Exception", "BaseException", "object"}
-            and isinstance(getattr(builtins, name, None), type)
-            and issubclass(getattr(builtins, name), Exception)
-        ),
-        None,
-    )
+    builtins_in_mro = [
+        name
+        for name in mro
+        if name not in {"Exception", "BaseException", "object"}
+        and isinstance(getattr(builtins, name, None), type)
+        and issubclass(getattr(builtins, name), Exception)
+    ]
     type_name = str(info.get("type", "Exception"))[:100]
     if not type_name.isidentifier():
         type_name = "Exception"
     text = str(info.get("message", ""))[:2000]
-    error = _error_class(type_name, builtin_name)(text)
+    error: RemoteError | None = None
+    # The first built-in base that is built from a message alone (UnicodeEncodeError,
+    # say, needs five arguments: its base UnicodeError stands in for it).
+    for builtin_name in [*builtins_in_mro, None]:
+        try:
+            error = _error_class(type_name, builtin_name)(text)
+            break
+        except TypeError:
+            continue
+    assert error is not None  # RemoteError alone always takes a message
     error.type_name = type_name
     error.mro_names = mro
+    raw_cause = info.get("cause", [])
+    if isinstance(raw_cause, list):
+        error.cause_names = tuple(str(name)[:100] for name in raw_cause[:64])
     error.remote_message = text
     error.where = where
     return error
@@ -319,6 +349,7 @@ class RemoteObject:
 
     Attribute access, `obj[key]` and `obj.to_dict()` give what the student's object
     gave for the described fields; an exception it raised is re-raised here.
+    `obj[MISSING_KEY]` gives what it did for a key that is not a field.
     """
 
     def __init__(self, data: dict[str, Any]):
@@ -329,6 +360,8 @@ class RemoteObject:
         self._items = {str(k): decode_value(v) for k, v in dict(items).items()}
         to_dict = data.get("to_dict", {})
         self._to_dict = to_dict if isinstance(to_dict, dict) else {}
+        missing = data.get("missing_key", {})
+        self._missing = missing if isinstance(missing, dict) else {}
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -338,6 +371,10 @@ class RemoteObject:
         return _unwrap(self._fields[name])
 
     def __getitem__(self, key: str) -> Any:
+        if key == MISSING_KEY:  # what the student's object did for a key it lacks
+            if "$error" in self._missing:
+                raise remote_error(self._missing["$error"], f"reading [{key!r}]")
+            return decode_value(self._missing.get("value"))
         if key not in self._items:
             raise KeyError(key)
         return _unwrap(self._items[key])
@@ -348,11 +385,7 @@ class RemoteObject:
         return json.loads(str(self._to_dict.get("json", "null")))
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{key}={value!r}"
-            for key, value in self._fields.items()
-            if key in ("session_id", "user_id", "message_count")
-        )
+        shown = ", ".join(f"{key}={value!r}" for key, value in list(self._fields.items())[:3])
         return f"{self.type_name}({shown}, ...)"
 
 

@@ -7,7 +7,8 @@ untrusted data: bounded by the codec, and every field checked for its type here.
 
 - `FakeRedisService`: `dump()` lists every key with its type, TTL and contents as
   text, so tests never depend on a submission's key names; `advance(seconds)` moves
-  the fake server's clock forward for expiry tests.
+  the fake server's clock forward for expiry tests; `append(key, *values)` writes
+  raw list elements (foreign data the student's code must refuse to read).
 - `ModelService`: `prompts` are the messages of every request, as received;
   `reply_to(i)` the offline model's reply; `fail_next(n)` makes the next `n`
   completions fail with HTTP 500.
@@ -69,6 +70,10 @@ class FakeRedisService:
     def stored_text(self) -> str:
         """Everything stored, names and contents, as one text to search."""
         return "\n".join(f"{s.name}\n{s.text}" for s in self.dump())
+
+    def append(self, key: str, *values: str) -> None:
+        """RPUSH raw `values` to the list `key`: data the student's code did not write."""
+        self._service.request(Op.APPEND, key=str(key), values=[str(v) for v in values])
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward: every expiry comes `seconds` closer."""

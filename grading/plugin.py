@@ -3,7 +3,7 @@
 The grader (`grading.runner`) loads it through `grading/pytest.ini` with the
 assignment's folder as pytest's rootdir; each assignment's own `pytest.ini` loads it
 too, so graded tests also run alone: `pytest grading/assignments/chat_application/public
---submission exercises`. The assignment is the declaration (`assignment.toml`) in the
+--submission=exercises`. The assignment is the declaration (`assignment.toml`) in the
 rootdir. The run's processes and isolation live in `grading.runtime`.
 
 Generic fixtures (each test gets fresh ones); an assignment's conftest builds its

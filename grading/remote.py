@@ -47,7 +47,9 @@ class RemoteInstance:
     `RemoteInstance(process, "ChatApplication", inject={"redis_client": "redis"},
     max_messages=4)` calls `ChatApplication(max_messages=4, redis_client=<fake Redis>)`
     there. Injectable resources: "redis", "redis-decoded" (a client of the test's fake
-    Redis, bytes or str replies) and "model" (a chat model on the test's fake model).
+    Redis, bytes or str replies), "redis-unreachable" (a client of a socket nothing
+    listens on: every command fails at once) and "model" (a chat model on the test's
+    fake model).
     Public methods are forwarded by name (`instance.chat(sid, "hi")`); subclasses in an
     assignment's conftest add properties with `_get(name)` and `_call(method, ...)`.
     """

@@ -243,6 +243,9 @@ class Fakes:
         if op is Op.ADVANCE:
             self.advance(float(request["seconds"]))
             return None
+        if op is Op.APPEND:
+            values = [str(value) for value in request["values"]]
+            return int(self.client.rpush(str(request["key"]), *values))
         if op is Op.REQUESTS:
             return self.stub.requests
         if op is Op.REPLY_TO:

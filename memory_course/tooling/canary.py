@@ -73,7 +73,7 @@ CANARY_PACKAGES = (
 # Installed in every venv, never in the lock.
 TOOLING = ("pip", "setuptools", "wheel")
 # Checks that the installed packages are the lock's: false by construction here.
-DESELECTED = ("tests/test_environment.py::test_installed_environment_matches_the_lock",)
+DESELECTED = ("tests/course/test_environment.py::test_installed_environment_matches_the_lock",)
 # The Setup cell: the one cell whose difference is expected, and how it must differ.
 SETUP_CALL = "show_setup("
 BANNER = "Not the course's versions"
@@ -366,7 +366,7 @@ def run_suite(venv: Path, junit: Path, pytest_args: list[str]) -> None:
 
 def _suite_environment() -> dict[str, str]:
     """This environment, less what `make canary` passes down: the suite's own `make`
-    calls (tests/test_lab.py) must not inherit its PYTHON or MAKEFLAGS."""
+    calls (tests/course/test_lab.py) must not inherit its PYTHON or MAKEFLAGS."""
     env = dict(os.environ)
     for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTHON", "PYTEST_ADDOPTS"):
         env.pop(name, None)

@@ -2,7 +2,7 @@
 
 * the import floor: a fresh interpreter importing LangChain's OpenAI client, redis,
   fakeredis and pytest (what any grading run must at least pay once);
-* one submission: the reference, graded by `python -m grading grade` (41 tests, each
+* one submission: the reference, graded by `python -m grading grade` (every test, each
   with a fresh confined student process and a fresh confined process for its fakes);
 * a submission whose every call hangs: each test waits for its deadline;
 * a batch of 50: copies of the reference, three partial fixtures, a sessions-only

@@ -73,14 +73,22 @@ def app(make_app: Callable[..., RemoteInstance]) -> RemoteInstance:
 
 @pytest.fixture
 def make_history(submission: Any) -> Callable[..., RemoteHistory]:
-    """`make_history(session_id, **options)`: a LimitedRedisChatHistory on the fake Redis."""
+    """`make_history(session_id, **options)`: a LimitedRedisChatHistory on the fake Redis
+    (`unreachable=True`: on a client whose every command fails)."""
 
-    def make(session_id: str, *, decode_responses: bool = False, **options: Any) -> RemoteHistory:
+    def make(
+        session_id: str,
+        *,
+        decode_responses: bool = False,
+        unreachable: bool = False,
+        **options: Any,
+    ) -> RemoteHistory:
+        resource = "redis-unreachable" if unreachable else _redis(decode_responses)
         return RemoteHistory(
             submission.default(),
             "LimitedRedisChatHistory",
             session_id,
-            inject={"redis_client": _redis(decode_responses)},
+            inject={"redis_client": resource},
             label="history",
             **options,
         )

@@ -20,8 +20,9 @@ from grading.remote import RemoteError, message
 @pytest.mark.hidden
 @pytest.mark.feedback(
     "chat must raise TypeError for a session id or message that is not a str, and "
-    "ValueError for a message longer than MAX_MESSAGE_CHARS (16,000 characters), before "
-    "reaching the model or Redis; a message of exactly 16,000 characters is accepted."
+    "ValueError for a message longer than MAX_MESSAGE_CHARS (16,000 characters) or holding "
+    "lone surrogates (not valid Unicode), before reaching the model or Redis; a message "
+    "of exactly 16,000 characters is accepted."
 )
 def test_chat_checks_its_input(app, model, redis_store):
     session = app.create_session("alice")
@@ -32,6 +33,8 @@ def test_chat_checks_its_input(app, model, redis_store):
             app.chat(*args)
     with pytest.raises(ValueError):
         app.chat(session, "x" * (MAX_MESSAGE_CHARS + 1))
+    with pytest.raises(ValueError):
+        app.chat(session, "half a pair: \ud800")
     assert len(model.requests) == calls, "a rejected message must not reach the model"
     assert stored_contents(redis_store) == before, "a rejected message must store nothing"
     app.chat(session, "x" * MAX_MESSAGE_CHARS)
@@ -129,18 +132,26 @@ def test_invalid_arguments_and_settings_are_rejected(make_app, redis_store):
 @pytest.mark.feedback(
     "When Redis cannot be reached (a ChatApplication built from a redis_url where nothing "
     "answers), create_session, chat, get_session_info, list_sessions and delete_session "
-    "must raise StorageUnavailableError, without calling the model."
+    "must raise StorageUnavailableError, from the original redis error, without calling "
+    "the model; so must LimitedRedisChatHistory's messages, add_messages and clear."
 )
-def test_unreachable_redis_raises_storage_unavailable(make_app, model):
+def test_unreachable_redis_raises_storage_unavailable(make_app, make_history, model):
     working = make_app()
     working.chat(working.create_session("alice"), "Hello there")
     calls = len(model.requests)
+    history = make_history("unreachable", unreachable=True, max_messages=5, ttl_seconds=60)
+    for doing, call in (
+        ("messages", lambda: history.messages),
+        ("add_messages", lambda: history.add_messages([message("human", "Hello")])),
+        ("clear", history.clear),
+    ):
+        with pytest.raises(RemoteError) as raised:
+            call()
+        _assert_storage_unavailable(raised.value, f"LimitedRedisChatHistory.{doing}")
     try:
         app = make_app(redis_client=False, redis_url=UNREACHABLE_REDIS_URL)
     except RemoteError as error:  # failing fast at construction is fine, as this error
-        assert "StorageUnavailableError" in error.mro_names, (
-            f"ChatApplication(redis_url=...) raised {error.type_name}"
-        )
+        _assert_storage_unavailable(error, "ChatApplication(redis_url=...)")
         return
     session = str(uuid.uuid4())
     for name, args in (
@@ -152,10 +163,18 @@ def test_unreachable_redis_raises_storage_unavailable(make_app, model):
     ):
         with pytest.raises(RemoteError) as raised:
             getattr(app, name)(*args)
-        assert "StorageUnavailableError" in raised.value.mro_names, (
-            f"{name} raised {raised.value.type_name}, not StorageUnavailableError"
-        )
+        _assert_storage_unavailable(raised.value, name)
     assert len(model.requests) == calls, "chat must not call the model when Redis is down"
+
+
+def _assert_storage_unavailable(error: RemoteError, doing: str) -> None:
+    assert "StorageUnavailableError" in error.mro_names, (
+        f"{doing} raised {error.type_name}, not StorageUnavailableError"
+    )
+    assert "RedisError" in error.cause_names, (
+        f"{doing} raised StorageUnavailableError without the redis error as its cause "
+        "(raise ... from error)"
+    )
 
 
 @pytest.mark.points(1)
@@ -165,7 +184,9 @@ def test_unreachable_redis_raises_storage_unavailable(make_app, model):
     "LimitedRedisChatHistory must raise TypeError for arguments of the wrong type and "
     "ValueError for an empty or too long (over 256 characters) session id or a limit "
     "below 1; add_messages must raise TypeError for an item that is not a message and "
-    "then store nothing, and do nothing at all for an empty list."
+    "ValueError for a lone surrogate, and then store nothing, and do nothing at all for "
+    "an empty list; messages must raise ValueError when its key holds data the class did "
+    "not write."
 )
 def test_history_class_rejects_bad_arguments(make_history, redis_store):
     history = make_history("s" * MAX_SESSION_ID_CHARS, max_messages=5, ttl_seconds=60)
@@ -191,3 +212,11 @@ def test_history_class_rejects_bad_arguments(make_history, redis_store):
     assert marker("partial") not in redis_store.stored_text(), (
         "add_messages stored part of a list holding an item that is not a message"
     )
+    with pytest.raises(ValueError):
+        other.add_messages([message("human", f"Half {marker('half')} a pair: \ud800")])
+    assert marker("half") not in redis_store.stored_text(), "a lone surrogate was stored"
+    # Data the class did not write, under its key: reading it is a ValueError.
+    redis_store.append("foreign:h", "not json at all", '{"no": "message"}')
+    foreign = make_history("h", max_messages=5, ttl_seconds=60, key_prefix="foreign:")
+    with pytest.raises(ValueError):
+        _ = foreign.messages

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from grading.assignments.chat_application.helpers import SESSION_INFO_FIELDS, marker
+from grading.codec import MISSING_KEY
 from grading.remote import RemoteObject
 
 
@@ -83,8 +84,8 @@ def test_session_info_datetimes_are_utc(app):
 @pytest.mark.hidden
 @pytest.mark.feedback(
     "get_session_info and list_sessions must return SessionInfo dataclasses whose five "
-    "fields are also readable as info[name], and whose to_dict() holds the five fields "
-    "(datetimes as ISO 8601 strings)."
+    "fields are also readable as info[name] (any other key raises KeyError), and whose "
+    "to_dict() holds the five fields (datetimes as ISO 8601 strings)."
 )
 def test_session_info_is_the_documented_dataclass(app):
     session = app.create_session("alice")
@@ -109,3 +110,5 @@ def test_session_info_is_the_documented_dataclass(app):
             assert datetime.fromisoformat(data[name]) == values[name], f"to_dict()[{name!r}]"
         for name in ("session_id", "user_id", "message_count"):
             assert data[name] == values[name], f"to_dict()[{name!r}]"
+        with pytest.raises(KeyError):
+            info[MISSING_KEY]

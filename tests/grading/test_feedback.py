@@ -23,9 +23,9 @@ from grading import plugin, report
 from grading.release import build_release
 from grading.runner import GradingOptions, _in_words, hidden_summary
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
+from tests.grading.test_cli import run_grading
+from tests.grading.test_outcomes import FIXTURES, REPO
 from tests.submission_patches import apply_patch
-from tests.test_grading_cli import run_grading
-from tests.test_grading_outcomes import FIXTURES, REPO
 
 # Each `check` takes ~8 s on an idle machine; the module fixture runs three.
 pytestmark = pytest.mark.timeout(900)

@@ -30,7 +30,7 @@ from tests.submission_patches import patched_submissions
 # The shared batch is built inside the first test's setup: allow for a loaded machine.
 pytestmark = pytest.mark.timeout(900)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "submissions"
 ATTACKS = REPO / "tests" / "fixtures" / "attacks"
 DAEMON_MARKER = "grading-fixture-daemon-3f9c1e"

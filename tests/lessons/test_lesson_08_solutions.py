@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from memory_course.offline.fake_redis_server import FakeRedisServer
 from memory_course.resilient_history import IdempotentRedisChatMessageHistory, bounded_redis_client
 from solutions.lesson_08 import RetryingChatMessageHistory, append_once
-from tests.test_resilient_history import free_loopback_port, losing_client, stored
+from tests.lessons.test_resilient_history import free_loopback_port, losing_client, stored
 
 
 @pytest.fixture

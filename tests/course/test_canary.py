@@ -98,7 +98,7 @@ def test_a_failing_lesson_reports_its_first_differing_cell_and_error():
         _case("05_persistence_backends", 2, SETUP_DIFF),
         _case("05_persistence_backends", 7, EXCEPTION),
         _case("05_persistence_backends", 5, OUTPUT_DIFF),
-        '<testcase classname="tests.test_sessions" name="test_ok" time="0.1"/>',
+        '<testcase classname="tests.lessons.test_sessions" name="test_ok" time="0.1"/>',
     )
     result = canary.parse_junit(xml)
 
@@ -123,7 +123,7 @@ def test_only_the_setup_banner_is_forgiven():
     xml = _junit(
         _case("02_input_output_keys", 2, SETUP_EXCEPTION),
         _case("02_input_output_keys", 3),
-        '<testcase classname="tests.test_chat_service" name="test_history" time="0.2">'
+        '<testcase classname="tests.lessons.test_chat_service" name="test_history" time="0.2">'
         '<failure message="AssertionError: 3 != 2">AssertionError: 3 != 2</failure></testcase>',
     )
     result = canary.parse_junit(xml)
@@ -136,7 +136,7 @@ def test_only_the_setup_banner_is_forgiven():
     (cut,) = canary.parse_junit(_junit(_case("03_x", 2, truncated))).lessons.values()
     assert not cut.passed
     assert result.other_failures == [
-        ("tests.test_chat_service::test_history", "AssertionError: 3 != 2")
+        ("tests.lessons.test_chat_service::test_history", "AssertionError: 3 != 2")
     ]
     assert not result.passed
 
@@ -146,7 +146,7 @@ def test_every_lesson_passing_with_only_banners_is_a_pass():
         _case("03_multi_session_architecture", 2, SETUP_DIFF),
         _case("03_multi_session_architecture", 4),
         _case("04_multi_key_sessions", 1),
-        '<testcase classname="tests.test_clock" name="test_skip" time="0.0">'
+        '<testcase classname="tests.course.test_clock" name="test_skip" time="0.0">'
         '<skipped message="no Redis"/></testcase>',
     )
     result = canary.parse_junit(xml)

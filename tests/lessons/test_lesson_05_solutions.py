@@ -42,7 +42,7 @@ def test_different_pairs_get_different_uuids(first, second) -> None:
 
 def test_pair_uuid_is_stable_across_processes() -> None:
     code = "from solutions.lesson_05 import pair_session_uuid; print(pair_session_uuid('zoë', 'ü'))"
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     child = subprocess.run(
         [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
     )

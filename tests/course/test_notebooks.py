@@ -11,7 +11,7 @@ import pytest
 
 from memory_course.tooling import navigation
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
 
@@ -99,7 +99,7 @@ def test_your_turn_points_to_a_tested_solution(path):
     number = path.name[:2]
     assert f"solutions/lesson_{number}.py" in _markdown(_notebook(path))
     assert (REPO / "solutions" / f"lesson_{number}.py").exists()
-    assert (REPO / "tests" / f"test_lesson_{number}_solutions.py").exists()
+    assert (REPO / "tests" / "lessons" / f"test_lesson_{number}_solutions.py").exists()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -23,7 +23,7 @@ from grading.release import (
     hidden_fingerprints,
     solution_fingerprints,
 )
-from tests.test_grading_outcomes import GRADESCOPE_SCHEMA, REPO
+from tests.grading.test_outcomes import GRADESCOPE_SCHEMA, REPO
 
 # What a release is built from: a copy of these is a course to tamper with.
 COURSE = ["exercises", "grading", "memory_course", "notebooks", "solutions"]

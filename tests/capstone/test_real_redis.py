@@ -26,6 +26,7 @@ from solutions.chat_application import (
     SessionNotFoundError,
     StorageUnavailableError,
 )
+from tests.capstone.support import CallbackModel
 from tests.services import in_ci
 
 pytestmark = [pytest.mark.redis_server, pytest.mark.timeout(60)]
@@ -95,15 +96,6 @@ def redis_process():
     server.start()
     yield server
     server.kill()
-
-
-class CallbackModel(RecordingChatModel):
-    on_call: object = None
-
-    def _reply(self, messages, stop):
-        if callable(self.on_call):
-            self.on_call()
-        return super()._reply(messages, stop)
 
 
 def test_server_killed_between_turns(redis_process):

@@ -28,6 +28,7 @@ from grading.codec import (
     RemoteError,
     RemoteObject,
     decode_value,
+    describe_exception,
     encode_value,
     read_frame,
     remote_error,
@@ -36,9 +37,9 @@ from grading.codec import (
 from grading.collect import find_submissions, prepare
 from grading.report import feedback_markdown, gradebook_csv, junit_xml, results_json, safe_text
 from grading.score import FAILED, NOT_RUN, PASSED, GradingResult, TestOutcome, TestSpec
-from tests.test_grading_outcomes import GRADESCOPE_SCHEMA
+from tests.grading.test_outcomes import GRADESCOPE_SCHEMA
 
-JUNIT_SCHEMA = Path(__file__).parent / "fixtures" / "schemas" / "junit.xsd"
+JUNIT_SCHEMA = Path(__file__).parents[1] / "fixtures" / "schemas" / "junit.xsd"
 
 
 def test_frames_round_trip_and_oversized_frames_are_refused():
@@ -107,6 +108,25 @@ def test_remote_errors_keep_their_builtin_base_and_ancestry():
     assert not isinstance(plain, ValueError)
 
 
+def test_remote_errors_of_any_builtin_are_rebuilt_with_their_cause():
+    """UnicodeEncodeError needs five arguments: its nearest base that takes a message
+    stands in, and `raise ... from` survives as the cause's class names."""
+    try:
+        try:
+            "\ud800".encode()
+        except UnicodeEncodeError as cause:
+            raise RuntimeError("cannot store it") from cause
+    except RuntimeError as exc:
+        chained = remote_error(describe_exception(exc))
+    assert chained.cause_names[:2] == ("UnicodeEncodeError", "UnicodeError")
+    try:
+        "\ud800".encode()
+    except UnicodeEncodeError as exc:
+        unicode_error = remote_error(describe_exception(exc))
+    assert isinstance(unicode_error, UnicodeError) and isinstance(unicode_error, ValueError)
+    assert unicode_error.type_name == "UnicodeEncodeError" and unicode_error.cause_names == ()
+
+
 @dataclass
 class _Info:
     session_id: str
@@ -161,7 +181,7 @@ def test_folders_skip_symlinks_and_report_a_missing_entry_file(tmp_path):
 
 
 def test_corrupt_zip_is_one_clear_problem(tmp_path):
-    from tests.test_grading_outcomes import _add_corrupt_zip
+    from tests.grading.test_outcomes import _add_corrupt_zip
 
     _add_corrupt_zip(tmp_path / "eve.zip")
     prepared = prepare(tmp_path / "eve.zip", tmp_path / "out", "chat_application.py")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(\[[^\]]+\])?==([^\s#;]+)")
-# Every patch release of 3.11, then 3.12 and 3.13 (tests/test_lock_resolution.py).
+# Every patch release of 3.11, then 3.12 and 3.13 (tests/course/test_lock_resolution.py).
 SUPPORTED = ((3, 11), (3, 12), (3, 13))
 
 

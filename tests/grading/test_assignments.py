@@ -18,7 +18,7 @@ import pytest
 from grading.assignment import Assignment, AssignmentError, available, load
 from grading.runner import GradingOptions, grade
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "fixtures" / "assignments" / "tiny"
 TINY_SUBMISSIONS = REPO / "tests" / "fixtures" / "assignments" / "tiny_submissions"
 # Engine modules: no string in their code (docstrings aside) names the capstone's file
@@ -151,3 +151,23 @@ def test_the_second_assignment_loses_exactly_what_is_missing(tiny_results):
         "Counts must live in Redis: another process saw no earlier visits."
     )
     assert "AttributeError" in failed["test_reset_starts_again"]
+
+
+def test_graded_tests_run_by_hand_as_notebook_12_shows():
+    """`pytest <assignment>/public/FILE --submission=DIR` from the repository root finds
+    the assignment's own pytest.ini, so its tests run like any pytest tests."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "grading/assignments/chat_application/public/test_memory.py",
+            "--submission=solutions",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^\.{3,} +\[100%\]$", done.stdout, re.MULTILINE), done.stdout

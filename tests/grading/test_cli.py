@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.test_grading_outcomes import FIXTURES, GRADESCOPE_SCHEMA, REPO
+from tests.grading.test_outcomes import FIXTURES, GRADESCOPE_SCHEMA, REPO
 
 # Each test runs the grader once or twice (~8 s each on an idle machine).
 pytestmark = pytest.mark.timeout(600)

@@ -11,7 +11,7 @@ import fakeredis
 
 from memory_course.redis_costs import HISTORY_LENGTHS, round_trip_table
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _by_name(rows):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _dead_port() -> int:
@@ -37,12 +37,12 @@ def _run(test: str, variable: str, url: str, ci: bool) -> subprocess.CompletedPr
 
 CASES = [
     (
-        "tests/test_backends.py::test_redis_history_on_real_redis",
+        "tests/course/test_backends.py::test_redis_history_on_real_redis",
         "REDIS_URL",
         "redis://127.0.0.1:{port}/0",
     ),
     (
-        "tests/test_backends.py::test_sql_history_on_real_postgres",
+        "tests/course/test_backends.py::test_sql_history_on_real_postgres",
         "DATABASE_URL",
         "postgresql://postgres@127.0.0.1:{port}/test",
     ),

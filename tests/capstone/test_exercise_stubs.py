@@ -27,7 +27,7 @@ import exercises.chat_application as stub
 from memory_course import OfflineChatModel
 from memory_course.tooling.stubgen import StubError, generate, generated_stubs
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CLASSES = ["ChatApplication", "LimitedRedisChatHistory", "SessionInfo"]
 STUB_SOURCE = Path(stub.__file__).read_text(encoding="utf-8")
 

@@ -23,7 +23,7 @@ import pytest
 from memory_course.offline.offline_guard import kernel_environment
 from tests.services import in_ci
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 ARTIFACTS = REPO / "test-artifacts" / "render"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

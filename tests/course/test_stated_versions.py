@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_environment import lock_pins
+from tests.course.test_environment import lock_pins
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = {
     "langchain-core": "langchain-core",
     "langchain-community": "langchain-community",

@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 from grading.gradescope import GRADING_LOCK, PIP_VERSION, SETUP_SH, build_autograder
 from tests.services import in_ci
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LOCK = REPO / "requirements.lock"
 GRADING = REPO / GRADING_LOCK
 

@@ -27,7 +27,7 @@ from memory_course.chat_service import (
     create_app,
     create_async_app,
 )
-from tests.chat_service_support import (
+from tests.lessons.chat_service_support import (
     BrokenModel,
     FailsMidStreamModel,
     SlowStreamingModel,

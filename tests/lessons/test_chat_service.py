@@ -28,7 +28,7 @@ from memory_course.chat_service import (
     summarize_sizes,
 )
 from memory_course.live_server import LiveServer
-from tests.chat_service_support import (
+from tests.lessons.chat_service_support import (
     BrokenModel,
     FailsMidStreamModel,
     ReadsFail,

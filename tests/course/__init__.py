@@ -1,0 +1,1 @@
+"""The course as a whole and its support package: environment, tooling, notebooks."""

@@ -1,0 +1,1 @@
+"""The grader's self-tests: verdicts on known submissions, the CLI, feedback, release."""

@@ -1,0 +1,1 @@
+"""What the lessons teach: their worked solutions and the support modules they use."""
