@@ -7,6 +7,8 @@ An assignment is a folder (the course's live in `grading/assignments/<name>/`):
     public/           graded tests students may read and run (`python -m grading check`)
     hidden/           graded tests only the instructor's grader runs
     pytest.ini        lets `pytest <folder>/public --submission DIR` run by hand
+    harness.py        optional: builds what the exercise's functions take (a model, a
+                      manager, a chain) in the student's process (`grading.child`)
 
 `assignment.toml`:
 
@@ -18,6 +20,8 @@ An assignment is a folder (the course's live in `grading/assignments/<name>/`):
     stub = "exercises/chat_application.py"   # the student's starting point (repo-relative)
     solutions = ["solutions/chat_application.py"]  # never shipped (release checks)
     notebook = "notebooks/12_capstone.ipynb"  # optional: where the requirements are taught
+    harness = "harness.py"                    # optional: grader-owned scene code, run in
+                                              # the student's process beside the submission
 
     [[requirements]]                          # in the order the notebook lists them
     key = "sessions"
@@ -76,6 +80,11 @@ class Assignment:
     solutions: tuple[str, ...] = ()
     described_fields: tuple[str, ...] = ()
     notebook: str | None = None
+    harness: str | None = None
+
+    @property
+    def harness_file(self) -> Path | None:
+        return self.folder / self.harness if self.harness else None
 
     @property
     def module_name(self) -> str:
@@ -146,6 +155,14 @@ class Assignment:
         solutions = data.get("solutions", [])
         if not isinstance(solutions, list) or not all(isinstance(s, str) for s in solutions):
             raise AssignmentError(f"{where}: solutions must be a list of paths")
+        harness = data.get("harness")
+        if harness is not None and (
+            not isinstance(harness, str)
+            or not _NAME.match(harness.removesuffix(".py"))
+            or not harness.endswith(".py")
+            or not (folder / harness).is_file()
+        ):
+            raise AssignmentError(f"{where}: harness must name a .py file of the folder")
         return cls(
             name=folder.name,
             folder=folder,
@@ -157,6 +174,7 @@ class Assignment:
             solutions=tuple(solutions),
             described_fields=tuple(described),
             notebook=data.get("notebook"),
+            harness=harness,
         )
 
 

@@ -75,11 +75,32 @@ def chat_model(socket_path: str) -> Any:
     )
 
 
+def _load_harness(source: str, submission: ModuleType) -> ModuleType | None:
+    """The assignment's harness as a module whose global `submission` is the student's.
+
+    It is grader-owned but runs here, beside the submission: what it reports is this
+    process's word, checked by the grader like any returned value.
+    """
+    if not source:
+        return None
+    harness = ModuleType("assignment_harness")
+    harness.__dict__["submission"] = submission
+    exec(compile(source, "assignment_harness.py", "exec"), harness.__dict__)
+    return harness
+
+
 class _Session:
     """The objects the grader created in this process, by the ids it chose."""
 
-    def __init__(self, module: ModuleType, redis_socket: str, model_socket: str):
+    def __init__(
+        self,
+        module: ModuleType,
+        redis_socket: str,
+        model_socket: str,
+        harness: ModuleType | None = None,
+    ):
         self.module = module
+        self.harness = harness
         self.redis_socket = redis_socket
         self.model_socket = model_socket
         self.objects: dict[int, Any] = {}
@@ -113,7 +134,12 @@ class _Session:
     def handle(self, request: dict[str, Any]) -> Any:
         op = Op(request["op"])
         if op is Op.NEW:
-            factory = getattr(self.module, str(request["factory"]))
+            if request.get("harness"):
+                if self.harness is None:
+                    raise ValueError("this assignment has no harness")
+                factory = getattr(self.harness, str(request["factory"]))
+            else:
+                factory = getattr(self.module, str(request["factory"]))
             args = codec.decode_argument(request.get("args", []))
             kwargs = codec.decode_argument(request.get("kwargs", {}))
             for keyword, resource in dict(request.get("inject", {})).items():
@@ -249,6 +275,7 @@ def main(plan: IsolationPlan, fds: list[int], namespaces: list[str]) -> NoReturn
         sockets = SOCKET_MOUNT if in_world else str(plan.socket_dir or "")
         try:
             module = _import_submission(submission, plan.entry_file)
+            harness = _load_harness(plan.harness_source, module)
         except BaseException as exc:
             error = codec.describe_exception(exc)
             where = _where_in_submission(exc, submission)
@@ -259,7 +286,7 @@ def main(plan: IsolationPlan, fds: list[int], namespaces: list[str]) -> NoReturn
         missing = [name for name in plan.required_names if not hasattr(module, name)]
         codec.set_described_fields(plan.described_fields)
         codec.write_frame(sock, {"ready": {"protections": protections, "missing": missing}})
-        session = _Session(module, f"{sockets}/redis.sock", f"{sockets}/model.sock")
+        session = _Session(module, f"{sockets}/redis.sock", f"{sockets}/model.sock", harness)
         _serve(sock, session)
     except BaseException:
         code = os.EX_SOFTWARE

@@ -1,7 +1,8 @@
 """`python -m grading ...`: the grader's command line.
 
 list                             the assignments this grader knows
-check [PATH]                     public tests on your own work (default: the stub's folder)
+check [PATH|NAME]                public tests on your own work (default: the stub's folder;
+                                 a NAME such as lesson_03 checks that assignment's stub)
 grade SUBMISSION --out DIR       one submission: results.json, junit.xml, feedback.md
 batch SUBMISSIONS_DIR --out DIR  every submission in parallel, gradebook and statistics
 release OUT                      the student copy of the course (no solutions, no hidden tests)
@@ -87,7 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the assignments")
     check = commands.add_parser("check", help="run the public tests on your own work")
-    check.add_argument("path", nargs="?", default=None, help="default: the stub's folder")
+    check.add_argument(
+        "path",
+        nargs="?",
+        default=None,
+        help="your folder (default: the stub's), or an assignment's name (lesson_03)",
+    )
     check.add_argument("--out", default=None, help="also write DIR/feedback.md")
     _limits(check, official=False)
     one = commands.add_parser("grade", help="grade one submission (folder or zip)")
@@ -118,11 +124,22 @@ def _isolation_notes(result) -> list[str]:
     ]
 
 
+def _is_assignment_name(text: str) -> bool:
+    from grading.assignment import available
+
+    if Path(text).exists():
+        return False
+    return text in {assignment.name for assignment in available()}
+
+
 def _check(args: argparse.Namespace) -> int:
     from grading import report
     from grading.runner import grade, hidden_summary
     from grading.score import GradingResult
 
+    if args.path is not None and _is_assignment_name(args.path):
+        # `check lesson_03`: that assignment, on the student's own stub folder.
+        args.assignment, args.path = args.path, None
     options = _options(args, run_hidden=False)
     assignment = options.load_assignment()
     if args.path is None:

@@ -33,6 +33,8 @@ PROCESSES = 64
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
+# An assignment's harness travels inside the isolation plan (one 64 KiB message).
+MAX_HARNESS_BYTES = 32 * 1024
 
 # What feedback shows of a failure message.
 MESSAGE_LIMIT = 1500

@@ -57,6 +57,10 @@ class IsolationPlan:
     required_names: tuple[str, ...] = ()
     # Attributes the grader reads from returned objects of no known type.
     described_fields: tuple[str, ...] = ()
+    # The assignment's harness (public, grader-owned): run beside the submission, it
+    # builds the objects an exercise's functions take. Its text travels in the plan, so
+    # no folder of the assignment (hidden tests included) is mounted.
+    harness_source: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -50,6 +50,8 @@ class RemoteInstance:
     Redis, bytes or str replies), "redis-unreachable" (a client of a socket nothing
     listens on: every command fails at once) and "model" (a chat model on the test's
     fake model).
+    `harness=True` takes the factory from the assignment's harness instead (grader-owned
+    code that builds what an exercise's functions take: a model, a manager, a chain).
     Public methods are forwarded by name (`instance.chat(sid, "hi")`); subclasses in an
     assignment's conftest add properties with `_get(name)` and `_call(method, ...)`.
     """
@@ -63,6 +65,7 @@ class RemoteInstance:
         *args: Any,
         inject: dict[str, str] | None = None,
         label: str | None = None,
+        harness: bool = False,
         **kwargs: Any,
     ):
         self._process = process
@@ -75,6 +78,7 @@ class RemoteInstance:
             "args": list(args),
             "kwargs": kwargs,
             "inject": dict(inject or {}),
+            "harness": harness,
         }
         self._result(request, f"constructing {factory}")
 

@@ -71,6 +71,17 @@ def runtime_paths() -> tuple[str, ...]:
     return tuple(sorted(p for p in paths if os.path.isdir(p)))
 
 
+def _harness_source(assignment: Assignment) -> str:
+    """The harness's text; bounded so the plan fits one message to the zygote."""
+    path = assignment.harness_file
+    if path is None:
+        return ""
+    text = path.read_text(encoding="utf-8")
+    if len(text.encode()) > defaults.MAX_HARNESS_BYTES:
+        raise ValueError(f"{path}: a harness may hold {defaults.MAX_HARNESS_BYTES} bytes")
+    return text
+
+
 def _dedicated_uids() -> tuple[int, int] | None:
     """Two uids used by nobody else, unique to this run (root only): student, fakes."""
     if os.geteuid() != 0:
@@ -177,6 +188,7 @@ class GradingRuntime:
             entry_file=entry_file,
             required_names=self.assignment.required_names,
             described_fields=self.assignment.described_fields,
+            harness_source=_harness_source(self.assignment),
         )
         self.service_plan = IsolationPlan(
             role="service",

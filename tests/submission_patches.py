@@ -10,6 +10,11 @@ somewhere else.
 
     python -m tests.submission_patches show NAME           # the patched file, on stdout
     python -m tests.submission_patches rewrite NAME EDITED  # NAME.patch from an edited copy
+
+NAME may also be the path of a patch elsewhere (the lessons' wrong attempts live in
+`tests/fixtures/lessons/lesson_NN/`, patches of `solutions/lesson_NN.py`):
+
+    python -m tests.submission_patches new PATCH BASE EDITED "what is wrong"
 """
 
 from __future__ import annotations
@@ -101,17 +106,32 @@ def make_patch(base_path: Path, edited: str, description: str) -> str:
     return description + "".join(diff)
 
 
-def patched_submissions() -> dict[str, str]:
-    """Every `NAME.patch` of tests/fixtures/submissions, applied: {NAME: file text}."""
-    return {patch.stem: apply_patch(patch) for patch in sorted(SUBMISSIONS.glob("*.patch"))}
+def patched_submissions(folder: Path = SUBMISSIONS) -> dict[str, str]:
+    """Every `NAME.patch` of `folder` (default tests/fixtures/submissions), applied:
+    {NAME: file text}."""
+    return {patch.stem: apply_patch(patch) for patch in sorted(folder.glob("*.patch"))}
+
+
+def _patch_path(name: str) -> Path:
+    if name.endswith(".patch") or "/" in name:
+        return Path(name).resolve()
+    return SUBMISSIONS / f"{name}.patch"
 
 
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "show":
-        sys.stdout.write(apply_patch(SUBMISSIONS / f"{argv[1]}.patch"))
+        sys.stdout.write(apply_patch(_patch_path(argv[1])))
+        return 0
+    if len(argv) == 5 and argv[0] == "new":
+        patch, base, edited, description = argv[1:]
+        text = make_patch(Path(base).resolve(), Path(edited).read_text(encoding="utf-8"), "")
+        patch_path = Path(patch).resolve()
+        patch_path.parent.mkdir(parents=True, exist_ok=True)
+        patch_path.write_text(description.rstrip("\n") + "\n" + text, encoding="utf-8")
+        print(f"wrote {patch_path.relative_to(REPO)}")
         return 0
     if len(argv) == 3 and argv[0] == "rewrite":
-        patch = SUBMISSIONS / f"{argv[1]}.patch"
+        patch = _patch_path(argv[1])
         lines = patch.read_text(encoding="utf-8").splitlines(keepends=True)
         base_path, header = _base_of(patch, [line.rstrip("\n") for line in lines])
         edited = Path(argv[2]).read_text(encoding="utf-8")

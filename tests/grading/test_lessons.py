@@ -1,0 +1,123 @@
+"""Every lesson's exercise is a graded assignment, and grades fairly.
+
+For each lesson 1 to 11: the generated stub scores 0 of a positive total, the worked
+solution full marks, and each wrong attempt of `tests/fixtures/lessons/lesson_NN/`
+exactly the score `tests/fixtures/lessons/scores.toml` gives, losing points only on the
+requirements it names. All attempts are graded once, in one fresh process, as an
+instructor's `batch` would (one batch per lesson).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from grading.assignment import available, load
+from grading.score import PASSED, GradingResult
+from tests.submission_patches import patched_submissions
+
+REPO = Path(__file__).resolve().parents[2]
+LESSONS = [f"lesson_{n:02d}" for n in range(1, 12)]
+ATTEMPTS = REPO / "tests" / "fixtures" / "lessons"
+EXPECTED = tomllib.loads((ATTEMPTS / "scores.toml").read_text(encoding="utf-8"))
+BUILT = [name for name in LESSONS if (REPO / "grading" / "assignments" / name).is_dir()]
+
+BATCH_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+from grading.batch import grade_batch
+from grading.runner import GradingOptions
+
+root, out, record = map(Path, sys.argv[1:4])
+results = {}
+for lesson in sorted(p.name for p in root.iterdir()):
+    options = GradingOptions(
+        test_timeout=10.0,
+        run_timeout=120.0,
+        allow_weak_isolation=os.geteuid() != 0,
+        assignment=lesson,
+    )
+    summary = grade_batch(root / lesson, out / lesson, options, workers=2, progress=False)
+    results[lesson] = [r.to_dict() for r in summary.results]
+record.write_text(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory) -> dict[str, dict[str, GradingResult]]:
+    root = tmp_path_factory.mktemp("lesson-attempts")
+    for lesson in BUILT:
+        assignment = load(lesson)
+        attempts = {
+            "stub": (REPO / str(assignment.stub)).read_text(encoding="utf-8"),
+            "solution": (REPO / assignment.solutions[0]).read_text(encoding="utf-8"),
+            **patched_submissions(ATTEMPTS / lesson),
+        }
+        for name, text in attempts.items():
+            folder = root / lesson / name
+            folder.mkdir(parents=True)
+            (folder / assignment.entry_file).write_text(text, encoding="utf-8")
+    out = tmp_path_factory.mktemp("lesson-grades")
+    record = out / "record.json"
+    subprocess.run(
+        [sys.executable, "-c", BATCH_SCRIPT, str(root), str(out), str(record)],
+        cwd=REPO,
+        check=True,
+        timeout=1200,
+        env={**os.environ},
+    )
+    data = json.loads(record.read_text())
+    return {
+        lesson: {r["submission"]: GradingResult.from_dict(r) for r in results}
+        for lesson, results in data.items()
+    }
+
+
+def _failed_requirements(result: GradingResult) -> set[str]:
+    return {o.spec.requirement for o in result.outcomes if o.status != PASSED}
+
+
+def test_every_lesson_is_an_assignment() -> None:
+    names = {assignment.name for assignment in available()}
+    assert sorted(names) == sorted(["chat_application", *LESSONS])
+
+
+@pytest.mark.parametrize("lesson", BUILT)
+def test_stub_scores_zero_of_a_positive_total(graded, lesson: str) -> None:
+    stub = graded[lesson]["stub"]
+    assert stub.max_score > 0
+    assert stub.score == 0, [o.spec.name for o in stub.outcomes if o.status == PASSED]
+    assert stub.notes == [] or not any("could not be imported" in n for n in stub.notes)
+
+
+@pytest.mark.parametrize("lesson", BUILT)
+def test_worked_solution_scores_full_marks(graded, lesson: str) -> None:
+    solution = graded[lesson]["solution"]
+    failures = {o.spec.name: o.message for o in solution.outcomes if o.status != PASSED}
+    assert failures == {}
+    assert solution.score == solution.max_score + solution.bonus_max
+
+
+@pytest.mark.parametrize("lesson", BUILT)
+def test_each_lesson_has_two_wrong_attempts_with_expected_scores(lesson: str) -> None:
+    patches = sorted(p.stem for p in (ATTEMPTS / lesson).glob("*.patch"))
+    assert len(patches) >= 2, f"{lesson} needs at least two wrong attempts"
+    assert sorted(EXPECTED.get(lesson, {})) == patches
+
+
+@pytest.mark.parametrize(
+    ("lesson", "attempt"),
+    [(lesson, attempt) for lesson in BUILT for attempt in EXPECTED.get(lesson, {})],
+)
+def test_wrong_attempt_scores_exactly_its_expected_score(graded, lesson, attempt) -> None:
+    result = graded[lesson][attempt]
+    expected = EXPECTED[lesson][attempt]
+    assert 0 < result.score < result.max_score, "a wrong attempt scores in between"
+    assert _failed_requirements(result) == set(expected["loses"])
+    assert result.score == expected["score"]
