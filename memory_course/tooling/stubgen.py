@@ -23,6 +23,7 @@ of the reference with the same signature.
 
     python -m memory_course.tooling.stubgen           # rewrite every generated stub (`make stub`)
     python -m memory_course.tooling.stubgen --check   # exit 1 naming each stub that is out of date
+    python -m memory_course.tooling.stubgen --assignment lesson_03   # that assignment's only
 
 Which stub comes from which solution is declared by each assignment (`stub` and
 `solutions` in `assignment.toml`): a stub is generated from the solution of the same file
@@ -268,15 +269,16 @@ def _check_interface(reference: ast.Module, stub: ast.Module, name: str) -> None
         )
 
 
-def generated_stubs(repo: Path = REPO_DIR) -> list[GeneratedStub]:
-    """The stubs the assignments of `repo` declare that come from a marked solution."""
+def generated_stubs(repo: Path = REPO_DIR, only: str | None = None) -> list[GeneratedStub]:
+    """The stubs the assignments of `repo` (or the one named `only`) declare that come
+    from a marked solution."""
     from grading.assignment import DECLARATION, Assignment
 
     repo = Path(repo).resolve()
     found = []
     for declaration in sorted((repo / "grading" / "assignments").glob(f"*/{DECLARATION}")):
         assignment = Assignment.from_folder(declaration.parent)
-        if not assignment.stub:
+        if not assignment.stub or (only is not None and assignment.name != only):
             continue
         stub = repo / assignment.stub
         for solution in (repo / path for path in assignment.solutions):
@@ -294,11 +296,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m memory_course.tooling.stubgen", description=__doc__
     )
     parser.add_argument("--check", action="store_true", help="only report stale stubs")
+    parser.add_argument("--assignment", default=None, help="only this assignment's stubs")
     parser.add_argument("--repo", type=Path, default=REPO_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
     stale = 0
-    for generated in generated_stubs(repo):
+    for generated in generated_stubs(repo, args.assignment):
         name = generated.stub.relative_to(repo)
         source = generated.solution.relative_to(repo)
         if generated.is_current():
