@@ -76,7 +76,8 @@ def chat_model(socket_path: str) -> Any:
 
 
 def _load_harness(source: str, submission: ModuleType) -> ModuleType | None:
-    """The assignment's harness as a module whose global `submission` is the student's.
+    """The assignment's harness, run as a module once the submission is imported (it
+    imports the student's module by its name: `import lesson_03 as submission`).
 
     It is grader-owned but runs here, beside the submission: what it reports is this
     process's word, checked by the grader like any returned value.
@@ -84,7 +85,7 @@ def _load_harness(source: str, submission: ModuleType) -> ModuleType | None:
     if not source:
         return None
     harness = ModuleType("assignment_harness")
-    harness.__dict__["submission"] = submission
+    harness.__dict__["submission"] = submission  # older harnesses read this global
     exec(compile(source, "assignment_harness.py", "exec"), harness.__dict__)
     return harness
 

@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         help="your folder (default: the stub's), or an assignment's name (lesson_03)",
     )
     check.add_argument("--out", default=None, help="also write DIR/feedback.md")
+    check.add_argument("--json", default=None, help="also write the result as JSON to FILE")
     _limits(check, official=False)
     one = commands.add_parser("grade", help="grade one submission (folder or zip)")
     one.add_argument("submission")
@@ -162,6 +163,9 @@ def _check(args: argparse.Namespace) -> int:
     )
     print(f"Public tests of {Path(args.path).resolve()}\n")
     print(report.check_text(public, summary, _isolation_notes(result)))
+    if args.json:
+        data = report.check_data(public, summary, _isolation_notes(result))
+        Path(args.json).write_text(json.dumps(data, indent=2), encoding="utf-8")
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

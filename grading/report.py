@@ -333,6 +333,46 @@ def check_text(
     return "\n".join(lines)
 
 
+def check_data(
+    result: GradingResult,
+    hidden_summary: dict[str, Any] | None = None,
+    extra_notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """What `check --json` writes (the notebooks' check cell renders it): the same facts
+    as `check_text`, as data."""
+    requirements = []
+    for row, failed in _failures_by_requirement(result):
+        if not row["tests"]:
+            continue
+        failures = []
+        for outcome, _ in failed:
+            message = safe_text(outcome.message).strip() or "failed"
+            if message != IMPORT_NOT_RUN:
+                failures.append(
+                    {"test": outcome.spec.name, "title": outcome.spec.title, "reason": message}
+                )
+        requirements.append(
+            {
+                "title": row["title"],
+                "earned": row["earned"],
+                "available": row["available"],
+                "passed": row["passed"],
+                "tests": row["tests"],
+                "failures": failures,
+            }
+        )
+    public = [o for o in result.run if not o.spec.hidden]
+    return {
+        "submission": result.submission,
+        "notes": [safe_text(note) for note in [*result.notes, *extra_notes]],
+        "requirements": requirements,
+        "earned": sum(o.earned for o in public),
+        "available": sum(o.spec.points for o in public),
+        "hidden_not_run": hidden_not_run(result, hidden_summary),
+        "summary": summary_line(result, hidden_summary),
+    }
+
+
 GRADEBOOK_COLUMNS = [
     "student",
     "score",

@@ -1,4 +1,14 @@
+# BEGIN SOLUTION NO PROMPT
 """Lesson 2 · worked solutions: the `input_messages_key`-only shape, and a saving check."""
+# END SOLUTION
+# BEGIN PROMPT
+# """Lesson 2 · Your turn: the `input_messages_key`-only shape, and a saving check.
+#
+# Write the two exercises of notebook 2's "Your turn" here, then check them with
+# `python -m grading check lesson_02`. `HistoryNotSavedError` and `callback_errors` are
+# given: use them as they are.
+# """
+# END PROMPT
 
 from __future__ import annotations
 
@@ -28,17 +38,28 @@ def build_messages_key_chat(
 ) -> RunnableWithMessageHistory:
     """Exercise 1: history and new messages share one key, `"messages"`.
 
-    Invoke with `{"messages": text_or_messages, "topic": ...}`. With no
-    `history_messages_key`, the wrapper puts the stored history in front of the new
-    messages under `"messages"`; the system message comes from the template, so it is
-    never stored.
+    The prompt is the system message `"You're an expert in {topic}."` followed by
+    `MessagesPlaceholder("messages")`; `prompt | llm` is wrapped with
+    `get_session_history` and `input_messages_key="messages"`, and no
+    `history_messages_key` (nor `output_messages_key`).
+
+    Invoke it with `{"messages": text_or_messages, "topic": ...}` and
+    `{"configurable": {"session_id": ...}}`; `"messages"` is a string (one human message)
+    or a list of messages. The wrapper puts the session's stored history in front of the
+    new messages under `"messages"`, so the model sees the system message with this
+    call's topic, every earlier message of the session in order, then the new ones; the
+    call returns the reply (an `AIMessage`). Only the new messages and the reply are
+    stored: the system message comes from the template, so it is never stored, and
+    neither is the topic.
     """
+    # BEGIN SOLUTION
     prompt = ChatPromptTemplate.from_messages(
         [("system", "You're an expert in {topic}."), MessagesPlaceholder("messages")]
     )
     return RunnableWithMessageHistory(
         prompt | llm, get_session_history, input_messages_key="messages"
     )
+    # END SOLUTION
 
 
 class HistoryNotSavedError(RuntimeError):
@@ -65,9 +86,21 @@ def invoke_and_check_saved(
 ) -> Any:
     """Exercise 2: invoke `chat`; raise `HistoryNotSavedError` if the history did not grow.
 
-    Works with the default `session_id` configuration. Concurrent calls on the same
-    session could mask a failure, so use it in tests and single-user tools.
+    `chat` is any `RunnableWithMessageHistory` with the default `session_id`
+    configuration: `config["configurable"]["session_id"]` names the session, and
+    `chat.get_session_history(session_id)` gives its history. Invoke `chat` once, with
+    `inputs` and `config`. If afterwards the session's history holds no more messages
+    than it did before the call (whatever it held before, and whether or not anything
+    was logged), raise `HistoryNotSavedError`, with what LangChain logged about the
+    failed callback in its message (collect it with `callback_errors()`), for instance
+    `KeyError('output')` or the history's own exception. Otherwise return the chain's
+    output unchanged. An exception of the chain itself (the model failing) reaches the
+    caller as it is.
+
+    Concurrent calls on the same session could mask a failure, so use it in tests and
+    single-user tools.
     """
+    # BEGIN SOLUTION
     history = chat.get_session_history(config["configurable"]["session_id"])
     before = len(history.messages)
     with callback_errors() as errors:
@@ -76,3 +109,4 @@ def invoke_and_check_saved(
         logged = "; ".join(record.getMessage() for record in errors) or "nothing logged"
         raise HistoryNotSavedError(f"the turn was not saved ({logged})")
     return output
+    # END SOLUTION

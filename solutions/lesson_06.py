@@ -1,4 +1,13 @@
+# BEGIN SOLUTION NO PROMPT
 """Lesson 6 · worked solutions: a bounded file history, and listing the stored sessions."""
+# END SOLUTION
+# BEGIN PROMPT
+# """Lesson 6 · Your turn: a bounded file history, and listing the stored sessions.
+#
+# Write the two exercises of notebook 6's "Your turn" here, then check them from the
+# notebook's check cell or with `python -m grading check lesson_06`.
+# """
+# END PROMPT
 
 from __future__ import annotations
 
@@ -15,8 +24,17 @@ __all__ = ["BoundedFileChatMessageHistory", "list_sessions"]
 class BoundedFileChatMessageHistory(FileChatMessageHistory):
     """Exercise 1: a file history that keeps only the newest `max_messages` messages.
 
-    Appending and trimming happen in the same locked read-modify-write (`update`), so
-    concurrent writers can neither lose messages nor push the file over the limit.
+    - `max_messages` below 1 raises `ValueError`; session ids are validated as in
+      `FileChatMessageHistory` (`ValueError` for `"../x"`).
+    - After `add_messages`, the session file holds the newest `max_messages` of all its
+      messages, oldest first: the limit counts the messages already in the file (also
+      those another history object wrote), and a batch larger than the limit keeps its
+      newest messages.
+    - Appending and trimming are one locked read-modify-write (`update`), so concurrent
+      writers (threads or processes) neither lose messages nor leave more than the limit.
+    - Every write is atomic: if it fails part-way (a full disk, a message JSON cannot
+      store), `add_messages` raises and the file keeps exactly the messages it held
+      before. Never rewrite the session file in place.
     """
 
     def __init__(
@@ -27,24 +45,31 @@ class BoundedFileChatMessageHistory(FileChatMessageHistory):
         max_messages: int,
         lock_timeout: float = 10.0,
     ) -> None:
+        # BEGIN SOLUTION
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
         super().__init__(session_id, storage_dir, lock_timeout=lock_timeout)
         self.max_messages = max_messages
+        # END SOLUTION
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        # BEGIN SOLUTION
         new = list(messages)
         if new:
             self.update(lambda current: [*current, *new][-self.max_messages :])
+        # END SOLUTION
 
 
 def list_sessions(storage_dir: str | Path) -> list[str]:
     """Exercise 2: the ids of the sessions stored in `storage_dir`, sorted.
 
-    Only `<id>.json` files whose `<id>` is a valid session id count: lock files,
-    temporary files left by a crash and foreign files are ignored. A folder that does
-    not exist holds no sessions.
+    `storage_dir` is a `str` or a `Path`. Only regular files named `<id>.json` whose
+    `<id>` is a valid session id (`validate_session_id`) count: lock files
+    (`<id>.json.lock`), temporary files left by a crash (`.<id>.json.*.tmp`), folders
+    and foreign files (`Notes.json`, `readme.txt`, `con.json`) are ignored. A folder
+    that does not exist holds no sessions (`[]`).
     """
+    # BEGIN SOLUTION
     folder = Path(storage_dir)
     if not folder.is_dir():
         return []
@@ -57,3 +82,4 @@ def list_sessions(storage_dir: str | Path) -> list[str]:
         except ValueError:
             continue
     return sorted(sessions)
+    # END SOLUTION

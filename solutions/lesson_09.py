@@ -1,4 +1,13 @@
+# BEGIN SOLUTION NO PROMPT
 """Lesson 9 · worked solutions: window memory as `trim_messages`, and carrying conversations over."""
+# END SOLUTION
+# BEGIN PROMPT
+# """Lesson 9 · Your turn: window memory as `trim_messages`, and carrying conversations over.
+#
+# Write the two exercises of notebook 9's "Your turn" here, then check them with
+# `python -m grading check lesson_09`.
+# """
+# END PROMPT
 
 from __future__ import annotations
 
@@ -36,10 +45,16 @@ def build_windowed_chat(
 ) -> RunnableWithMessageHistory:
     """Exercise 1: the modern twin of `ConversationChain` + `ConversationBufferWindowMemory(k)`.
 
-    Invoke with `{"input": text}` and `{"configurable": {"session_id": ...}}`. The model
-    receives the system prompt, the last `k` turns (2k messages) and the new input, as the
-    legacy chain would; the history keeps every message.
+    Invoke with `{"input": text}` and `{"configurable": {"session_id": ...}}`; the
+    session's history comes from `get_session_history(session_id)`. `prompt` is the
+    template to fill: its `history` placeholder and its `{input}` (by default `PROMPT`).
+    On every turn the model receives what the legacy chain would send: the prompt's
+    system message, the last `k` turns of that session (a turn is the user's message and
+    the reply to it, so 2k messages; fewer while the session is younger) and the new
+    input. Only the prompt is trimmed: the history keeps every message, and sessions never
+    mix.
     """
+    # BEGIN SOLUTION
     trimmer = trim_messages(max_tokens=2 * k, strategy="last", token_counter=len, start_on="human")
     chain = RunnablePassthrough.assign(history=itemgetter("history") | trimmer) | prompt | model
     return RunnableWithMessageHistory(
@@ -48,17 +63,23 @@ def build_windowed_chat(
         input_messages_key="input",
         history_messages_key="history",
     )
+    # END SOLUTION
 
 
 def legacy_to_history(memory: object) -> InMemoryChatMessageHistory:
-    """Exercise 2: a legacy memory's conversation as a modern history.
+    """Exercise 2: a legacy memory's conversation as a new `InMemoryChatMessageHistory`.
 
-    - `ConversationSummaryMemory`: only its summary, as one `SystemMessage` starting with
-      `SUMMARY_PREFIX` (the model never saw more; its message log is not carried over);
-    - `ConversationSummaryBufferMemory`: that summary (if any), then the messages it keeps;
+    - `ConversationSummaryMemory`: only its summary (`memory.buffer`), as one
+      `SystemMessage` reading `SUMMARY_PREFIX` + the summary (the model never saw more; its
+      message log is not carried over); no message at all when the summary is empty;
+    - `ConversationSummaryBufferMemory`: that `SystemMessage` for its summary
+      (`memory.moving_summary_buffer`, if any), then the messages it keeps, in order;
     - any other memory with a `chat_memory` (buffer, window, token buffer): every stored
-      message, not only the window, since trimming now happens in the chain.
+      message (`memory.chat_memory.messages`) in order, not only the window, since
+      trimming now happens in the chain;
+    - anything else (no `chat_memory`) raises `TypeError`.
     """
+    # BEGIN SOLUTION
     history = InMemoryChatMessageHistory()
     if isinstance(memory, ConversationSummaryMemory):
         if memory.buffer:
@@ -71,3 +92,4 @@ def legacy_to_history(memory: object) -> InMemoryChatMessageHistory:
         raise TypeError(f"{type(memory).__name__} keeps no chat messages to migrate")
     history.add_messages(chat_memory.messages)
     return history
+    # END SOLUTION

@@ -1,13 +1,13 @@
-"""Worked solutions for lesson 10 (production patterns).
-
-Exercise 1: `add_history_endpoint(app)` adds `GET /sessions/messages` to an app made by
-`memory_course.chat_service.create_app`.
-
-Exercise 2: `trim_keeping_first_exchange(messages, max_tokens)` trims like
-`trim_messages(strategy="last", ...)` but always keeps the first human message and the
-reply to it; `make_pinned_trimmer(max_tokens)` is the same as a runnable, to place
-between the prompt and the model.
-"""
+# BEGIN SOLUTION NO PROMPT
+"""Lesson 10 · worked solutions: read a session back, and trim without forgetting who you talk to."""
+# END SOLUTION
+# BEGIN PROMPT
+# """Lesson 10 · Your turn: read a session back, and trim without forgetting who you talk to.
+#
+# Write the two exercises of notebook 10's "Your turn" here, then check them from the
+# notebook's check cell or with `python -m grading check lesson_10`.
+# """
+# END PROMPT
 
 from __future__ import annotations
 
@@ -32,13 +32,26 @@ __all__ = ["add_history_endpoint", "make_pinned_trimmer", "trim_keeping_first_ex
 
 
 def add_history_endpoint(app: FastAPI) -> FastAPI:
-    """Add `GET /sessions/messages` to a chat-service app and return the app.
+    """Exercise 1: add `GET /sessions/messages` to a chat-service app; return that same app.
 
-    The response is `{"messages": [{"type": ..., "content": ...}, ...]}`, oldest first,
-    for the session in the `X-Session-ID` header: 400 if the header is missing or not a
-    UUID, 404 if the session does not exist (never issued, deleted or expired).
-    Reading does not refresh the session's TTL: only conversation keeps it alive.
+    `app` is made by `memory_course.chat_service.create_app`; its sessions are in
+    `app.state.store` (a `SessionStore`: `exists(session_id)`, `history(session_id)`).
+    The session is named by the `X-Session-ID` header (`SESSION_HEADER`), read with
+    `parse_session_id(value, required=True)`, so every spelling of a UUID that it
+    accepts (upper case, surrounding spaces) names the same session as its canonical
+    form. The answers:
+
+    - 200 `{"messages": [{"type": ..., "content": ...}, ...]}`: every stored message
+      of that session and of no other, oldest first; `type` is the message's type
+      ("human", "ai") and `content` its text;
+    - 400 if the header is missing or is not a UUID (what `parse_session_id` raises);
+    - 404 if no such session exists: never issued, deleted or expired. An unknown
+      session is not an empty one.
+
+    Reading changes nothing: it stores nothing, does not call the model and does not
+    refresh the session's TTL (only conversation keeps a session alive).
     """
+    # BEGIN SOLUTION
     store = app.state.store
 
     @app.get("/sessions/messages")
@@ -52,20 +65,36 @@ def add_history_endpoint(app: FastAPI) -> FastAPI:
         return {"messages": [{"type": m.type, "content": m.text} for m in messages]}
 
     return app
+    # END SOLUTION
 
 
 def trim_keeping_first_exchange(
     messages: Sequence[BaseMessage] | Any, max_tokens: int
 ) -> list[BaseMessage]:
-    """The system message, the first exchange, then the latest messages that still fit.
+    """Exercise 2: the system message, the first exchange, then the latest messages that fit.
 
-    `messages` may be any input `convert_to_messages` accepts (a `PromptValue` too).
-    The first exchange is the first human message and the AI reply that follows it;
-    the recent part is trimmed with `strategy="last"` and `start_on="human"` to what
-    remains of `max_tokens` (approximate tokens). If the pinned part leaves no room for
-    the latest human message, only the most recent messages are kept, as plain trimming
-    would: the current question must always reach the model.
+    `messages` may be any input `convert_to_messages` accepts (a `PromptValue` too);
+    tokens are counted with `count_tokens_approximately`. The result is a new list:
+
+    - the system message, if the conversation starts with one;
+    - the first exchange: the messages up to and including the first AI message that
+      follows the first human message (normally that human message and the reply to
+      it), exactly as given;
+    - then the most recent messages that fit in what remains of `max_tokens`, as
+      `trim_messages(strategy="last", start_on="human")` picks them from the messages
+      after the reply: the longest run of the latest messages that fits and starts on
+      a human message, in their order.
+
+    The result never exceeds `max_tokens`. There is nothing to pin when the
+    conversation has no complete first exchange followed by more messages (no human
+    message, no reply yet, or nothing after the reply), nor when the pinned part leaves
+    no room for any such run of the latest messages (the current question must reach
+    the model). Then the conversation is trimmed by recency alone, as
+    `trim_messages(strategy="last", start_on="human", include_system=True)` does; that
+    leaves a conversation that fits, and starts on a human message after any system
+    message, unchanged.
     """
+    # BEGIN SOLUTION
     messages = convert_to_messages(messages)
     system = messages[:1] if messages and isinstance(messages[0], SystemMessage) else []
     rest = messages[len(system) :]
@@ -90,11 +119,18 @@ def trim_keeping_first_exchange(
     if not recent:
         return trim_messages(messages, max_tokens=max_tokens, include_system=True, **plain)
     return pinned + recent
+    # END SOLUTION
 
 
 def make_pinned_trimmer(max_tokens: int) -> Runnable:
-    """`trim_keeping_first_exchange` as a runnable: `prompt | make_pinned_trimmer(n) | llm`."""
+    """`trim_keeping_first_exchange(messages, max_tokens)` as a runnable.
+
+    Placed between the prompt and the model (`prompt | make_pinned_trimmer(n) | llm`), it
+    receives the prompt's `ChatPromptValue` and passes the trimmed messages on.
+    """
+    # BEGIN SOLUTION
     return RunnableLambda(
         lambda messages: trim_keeping_first_exchange(messages, max_tokens),
         name="trim_keeping_first_exchange",
     )
+    # END SOLUTION

@@ -1,6 +1,6 @@
 """Lesson 3's harness: the scenes the graded tests drive, built in the student's process.
 
-`submission` is the student's `lesson_03` module (set by the grader before this runs).
+It runs once the student's `lesson_03` is imported, and imports it by that name.
 Every method returns plain values (ids, counts, status pairs); verdicts are the
 grader's. The model of `RespondScene` is the grader's fake model, so the prompts it
 received are observed by the grader itself.
@@ -8,15 +8,13 @@ received are observed by the grader itself.
 
 import itertools
 import threading
-from types import ModuleType
 
+import lesson_03 as submission  # the student's module, imported first by the grader
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from memory_course.clock import ManualClock
 from memory_course.sessions import MultiSessionManager
-
-submission: ModuleType  # the student's module, set by the grader before this runs
 
 
 class LimitScene:
@@ -112,9 +110,7 @@ class RespondScene:
         return self.manager.create_session(user_id).session_id
 
     def respond(self, user_id, session_id, text):
-        status, body = submission.respond(
-            self.manager, self.chat, user_id, session_id, text
-        )
+        status, body = submission.respond(self.manager, self.chat, user_id, session_id, text)
         return [status, body]
 
     def delete(self, user_id, session_id):

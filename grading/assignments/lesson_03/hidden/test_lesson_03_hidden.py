@@ -77,7 +77,9 @@ def test_a_404_leaves_no_trace(respond_scene):
 
 
 @pytest.mark.hidden
-@pytest.mark.feedback("A session its owner deleted must get the same 404 as one that never existed.")
+@pytest.mark.feedback(
+    "A session its owner deleted must get the same 404 as one that never existed."
+)
 @pytest.mark.points(1)
 @pytest.mark.requirement("not_found")
 def test_a_deleted_session_gets_the_404(respond_scene):

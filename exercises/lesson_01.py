@@ -1,0 +1,48 @@
+"""Lesson 1 · Your turn: a chat with memory, and a reset command.
+
+Write the two exercises of notebook 1's "Your turn" here, then check them with
+`python -m grading check lesson_01`.
+"""
+
+from __future__ import annotations
+
+from langchain_core.chat_history import InMemoryChatMessageHistory
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables.history import RunnableWithMessageHistory
+
+__all__ = ["RESET_COMMAND", "build_chat_with_memory", "reply_or_reset"]
+
+RESET_COMMAND = "/reset"
+
+
+def build_chat_with_memory(
+    llm: BaseChatModel, store: dict[str, InMemoryChatMessageHistory]
+) -> RunnableWithMessageHistory:
+    """Exercise 1: `prompt | llm` wrapped so each session's turns are kept in `store`.
+
+    The prompt is a system message (instructions of your choice), then the session's
+    earlier messages (`MessagesPlaceholder("history")`), then the new human message
+    `"{input}"`. Invoke the result with `{"input": text}` and
+    `{"configurable": {"session_id": ...}}`: the model sees the system message, every
+    earlier message of that session in order, then `text`; the call returns the
+    model's reply (an `AIMessage`), and the human message and the reply are added to
+    the session's history. Sessions never see each other's messages.
+
+    `store` maps a session id to its history: a history already in `store[session_id]`
+    is used as it is; otherwise an empty `InMemoryChatMessageHistory` is put there on
+    the session's first call.
+    """
+    raise NotImplementedError
+
+
+def reply_or_reset(chat: RunnableWithMessageHistory, session_id: str, text: str) -> str:
+    """Exercise 2: `"/reset"` clears the session (no model call); anything else is a turn.
+
+    `chat` is a chat like exercise 1's. If `text` is `RESET_COMMAND` (surrounding
+    whitespace ignored), clear that session's history (the wrapper keeps its factory
+    as `chat.get_session_history`) and return `"History cleared."` without calling the
+    model; other sessions keep their histories. Any other text, one that merely
+    mentions the command included, is an ordinary turn of `session_id`: return the
+    model's reply text (a `str`).
+    """
+    raise NotImplementedError
