@@ -57,6 +57,7 @@ import logging
 import re
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -183,7 +184,7 @@ class AsyncRedisSessionHistory(BaseChatMessageHistory):
         raise NotImplementedError("async history: use `await history.aclear()`")
 
 
-class _StoreBase:
+class _StoreBase(ABC):
     """What both stores share: key naming and the rule that sessions expire."""
 
     def __init__(self, redis_client: Any, *, ttl_seconds: int, key_prefix: str = "chat:") -> None:
@@ -196,9 +197,9 @@ class _StoreBase:
     def key(self, session_id: str) -> str:
         return f"{self.key_prefix}{session_id}"
 
+    @abstractmethod
     def history(self, session_id: str) -> BaseChatMessageHistory:
         """The session's history object (each store returns its own kind)."""
-        raise NotImplementedError
 
     @property
     def pattern(self) -> str:
