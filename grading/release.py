@@ -71,6 +71,11 @@ multi-session `ChatApplication` with Redis memory.
 
     make lab      # set up (first time; Python 3.11, 3.12 or 3.13) and open JupyterLab
     make check    # run the public tests of the capstone on exercises/chat_application.py
+    make check ASSIGNMENT=lesson_03   # the same for lesson 3's exercises
+
+Each lesson 1 to 11 ends with a "Your turn": write it in `exercises/lesson_NN.py` and run
+the check cell below it in the notebook (or `python -m grading check lesson_NN`), which
+shows your points per exercise and the reason for each failed test.
 
 The capstone lives in `exercises/chat_application.py`: replace every
 `NotImplementedError`. Its docstrings are the contract. `make check` (the same as
@@ -92,6 +97,7 @@ assignment is over.{left_out}
 STUDENT_MAKEFILE = """# The student copy's commands:
 #   make lab     set everything up (first time) and start JupyterLab on the notebooks
 #   make check   run the public tests of the capstone on exercises/
+#                (ASSIGNMENT=lesson_03: of a lesson's exercises; `python -m grading list`)
 # Python 3.11 (any patch release), 3.12 or 3.13: the first of python3, python3.13,
 # python3.12, python3.11 on PATH that is one of them, or PYTHON=/path/to/python.
 
@@ -152,6 +158,7 @@ target-version = "py311"
 STUDENT_GRADER_README = """# The grader (student copy)
 
     python -m grading check [PATH]     # default PATH: exercises/
+    python -m grading check lesson_03  # a lesson's exercises, exercises/lesson_03.py
 
 runs the capstone's public tests, `grading/assignments/chat_application/public/`, on
 your `chat_application.py` and prints your points per requirement

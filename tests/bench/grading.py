@@ -8,9 +8,12 @@
 * a batch of 50: copies of the reference, three partial fixtures, a sessions-only
   fixture and the exercise stub, graded by `grading.batch.grade_batch` with one
   worker per core. Both cores at work shows as every worker pid grading a share of
-  the submissions.
+  the submissions;
+* one lesson (lesson 3's worked solution, `grade --assignment lesson_03`) and a batch of
+  50 attempts at it (the solution, its wrong attempts and the stub, in turn).
 
-    python -m tests.bench.grading [OUT_DIR]     # default: test-artifacts/bench
+    python -m tests.bench.grading [OUT_DIR]          # default: test-artifacts/bench
+    python -m tests.bench.grading --lesson [OUT_DIR]  # the lesson's figures only
 """
 
 from __future__ import annotations
@@ -75,6 +78,61 @@ def _class_folder(root: Path) -> None:
             shutil.copyfile(source / "chat_application.py", folder / "chat_application.py")
 
 
+LESSON = "lesson_03"
+
+
+def _lesson_folder(root: Path) -> Counter:
+    """50 attempts at LESSON: the solution, each wrong attempt and the stub, in turn."""
+    from tests.submission_patches import patched_submissions
+
+    mix = {
+        "solution": (REPO / "solutions" / f"{LESSON}.py").read_text(),
+        **patched_submissions(REPO / "tests" / "fixtures" / "lessons" / LESSON),
+        "stub": (REPO / "exercises" / f"{LESSON}.py").read_text(),
+    }
+    kinds = list(mix)
+    for index in range(CLASS_SIZE):
+        kind = kinds[index % len(kinds)]
+        folder = root / f"student{index:02d}-{kind}"
+        folder.mkdir(parents=True)
+        (folder / f"{LESSON}.py").write_text(mix[kind])
+    return Counter(kinds)
+
+
+def run_lesson(out_dir: Path) -> str:
+    """One lesson's attempt graded once, then a batch of 50; the figures as Markdown."""
+    from grading.batch import grade_batch
+    from grading.runner import GradingOptions
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    options = GradingOptions(assignment=LESSON)
+    with tempfile.TemporaryDirectory(prefix="grading-bench-") as folder:
+        grade = [sys.executable, "-m", "grading", "grade", "--assignment", LESSON]
+        single_wall = _timed([*grade, str(REPO / "solutions"), "--out", folder])
+        single = json.loads((Path(folder) / "results.json").read_text())
+        root = Path(folder) / "class"
+        _lesson_folder(root)
+        summary = grade_batch(root, Path(folder) / "out", options, progress=False)
+    per_worker = Counter(r.worker_pid for r in summary.results)
+    scores = Counter((r.submission.split("-", 1)[1], r.score) for r in summary.results)
+    lines = [
+        f"| {LESSON} | wall s |",
+        "| --- | --- |",
+        f"| one attempt (worked solution, {len(single['tests'])} tests, score "
+        f"{single['score']:g}) | {single_wall:.1f} |",
+        f"| batch of {CLASS_SIZE} attempts ({os.cpu_count()} cores, {len(per_worker)} "
+        f"workers) | {summary.wall_time:.1f} |",
+        "",
+        f"Per attempt in the batch: {summary.wall_time / CLASS_SIZE:.2f} s of wall time.",
+        "Scores (kind, score: count): "
+        + ", ".join(f"{kind} {score:g}: {n}" for (kind, score), n in sorted(scores.items())),
+    ]
+    report = "\n".join(lines) + "\n"
+    (out_dir / "grading-lesson.md").write_text(report, encoding="utf-8")
+    return report
+
+
 def run(out_dir: Path) -> str:
     """Grade once, then a class of 50; return the figures as Markdown (also saved)."""
     from grading.batch import grade_batch
@@ -125,10 +183,15 @@ def run(out_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    lesson_only = "--lesson" in args
+    args = [a for a in args if a != "--lesson"]
     out_dir = Path(args[0]) if args else REPO / "test-artifacts" / "bench"
-    print(run(out_dir))
-    print(f"Saved {out_dir / 'grading.md'}")
+    if not lesson_only:
+        print(run(out_dir))
+        print(f"Saved {out_dir / 'grading.md'}")
+    print(run_lesson(out_dir))
+    print(f"Saved {out_dir / 'grading-lesson.md'}")
     return 0
 
 

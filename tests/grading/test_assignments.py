@@ -93,12 +93,13 @@ def test_list_shows_the_assignments():
     done = _run("list")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("chat_application ")
+    assert "lesson_03 " in done.stdout and "(start from exercises/lesson_03.py)" in done.stdout
 
 
 def test_an_unknown_assignment_is_a_clear_error():
     done = _run("check", "--assignment", "no_such_thing")
     assert done.returncode == 2
-    assert "no assignment named 'no_such_thing' (available: chat_application)" in done.stderr
+    assert "no assignment named 'no_such_thing' (available: chat_application, " in done.stderr
     with pytest.raises(AssignmentError, match="not an assignment"):
         load(REPO / "tests")
 

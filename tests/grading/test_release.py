@@ -113,10 +113,14 @@ def test_release_pytest_collects_the_public_tests(release):
     assert "21 tests collected" in done.stdout
 
 
-def test_gradescope_zip_grades_the_reference(tmp_path):
+@pytest.mark.parametrize(
+    ("assignment", "solution", "score"),
+    [("chat_application", "chat_application.py", 60), ("lesson_03", "lesson_03.py", 13)],
+)
+def test_gradescope_zip_grades_the_reference(tmp_path, assignment, solution, score):
     from grading.gradescope import build_autograder
 
-    archive = build_autograder(REPO, tmp_path / "build" / "autograder.zip")
+    archive = build_autograder(REPO, tmp_path / "build" / "autograder.zip", assignment)
     # Like /autograder on Gradescope: readable by the submission's own uid.
     root = Path(tempfile.mkdtemp(prefix="autograder-"))
     root.chmod(0o755)
@@ -124,14 +128,10 @@ def test_gradescope_zip_grades_the_reference(tmp_path):
     with zipfile.ZipFile(archive) as opened:
         names = opened.namelist()
         assert {"setup.sh", "run_autograder", "requirements.lock"} <= set(names)
-        assert any(
-            name.startswith("grading/assignments/chat_application/hidden/") for name in names
-        )
+        assert any(name.startswith(f"grading/assignments/{assignment}/hidden/") for name in names)
         opened.extractall(root / "source")
     (root / "submission").mkdir()
-    shutil.copyfile(
-        REPO / "solutions" / "chat_application.py", root / "submission" / "chat_application.py"
-    )
+    shutil.copyfile(REPO / "solutions" / solution, root / "submission" / solution)
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
     done = subprocess.run(
         ["bash", str(root / "source" / "run_autograder")],
@@ -144,8 +144,23 @@ def test_gradescope_zip_grades_the_reference(tmp_path):
     results = json.loads((root / "results" / "results.json").read_text())
     jsonschema.validate(results, GRADESCOPE_SCHEMA)
     shutil.rmtree(request_cleanup)
-    assert results["score"] == 60
+    assert results["score"] == score
     assert all(test["status"] == "passed" for test in results["tests"])
+
+
+def test_release_ships_every_lessons_stub_public_tests_and_hidden_summary(release):
+    out, _ = release
+    lessons = sorted(p.name for p in (REPO / "grading" / "assignments").glob("lesson_*"))
+    assert lessons
+    for lesson in lessons:
+        shipped = out / "grading" / "assignments" / lesson
+        assert (out / "exercises" / f"{lesson}.py").read_text() == (
+            REPO / "exercises" / f"{lesson}.py"
+        ).read_text()
+        assert list((shipped / "public").glob("test_*.py")), lesson
+        assert not (shipped / "hidden").exists(), lesson
+        summary = json.loads((shipped / "hidden_summary.json").read_text())
+        assert summary["tests"] > 0, lesson
 
 
 @pytest.fixture
