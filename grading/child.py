@@ -75,7 +75,7 @@ def chat_model(socket_path: str) -> Any:
     )
 
 
-def _load_harness(source: str, submission: ModuleType) -> ModuleType | None:
+def _load_harness(source: str) -> ModuleType | None:
     """The assignment's harness, run as a module once the submission is imported (it
     imports the student's module by its name: `import lesson_03 as submission`).
 
@@ -85,7 +85,6 @@ def _load_harness(source: str, submission: ModuleType) -> ModuleType | None:
     if not source:
         return None
     harness = ModuleType("assignment_harness")
-    harness.__dict__["submission"] = submission  # older harnesses read this global
     exec(compile(source, "assignment_harness.py", "exec"), harness.__dict__)
     return harness
 
@@ -276,7 +275,7 @@ def main(plan: IsolationPlan, fds: list[int], namespaces: list[str]) -> NoReturn
         sockets = SOCKET_MOUNT if in_world else str(plan.socket_dir or "")
         try:
             module = _import_submission(submission, plan.entry_file)
-            harness = _load_harness(plan.harness_source, module)
+            harness = _load_harness(plan.harness_source)
         except BaseException as exc:
             error = codec.describe_exception(exc)
             where = _where_in_submission(exc, submission)

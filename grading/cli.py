@@ -126,11 +126,13 @@ def _isolation_notes(result) -> list[str]:
 
 
 def _is_assignment_name(text: str) -> bool:
-    from grading.assignment import available
+    """A course assignment's name, not an existing path (one broken declaration
+    elsewhere does not matter here)."""
+    from grading.assignment import ASSIGNMENTS_DIR, DECLARATION
 
-    if Path(text).exists():
+    if Path(text).exists() or not text.isidentifier():
         return False
-    return text in {assignment.name for assignment in available()}
+    return (ASSIGNMENTS_DIR / text / DECLARATION).is_file()
 
 
 def _check(args: argparse.Namespace) -> int:

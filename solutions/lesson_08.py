@@ -100,7 +100,7 @@ def append_once(
     the token counts as new again. The record and the push happen in the same MULTI/EXEC
     transaction, and WATCH on the record's key makes the transaction fail (then look
     again) if another client records the token in between. Returns True if this call
-    pushed, False if the token had been used.
+    pushed, False if the token had been used. Nothing but `key` and the record is written.
 
     So a token's value is stored once, however the call is repeated: a retry after a
     lost reply (the push happened but the caller got a `ConnectionError`) returns False

@@ -1,14 +1,13 @@
-"""Worked solutions for lesson 11 (LangGraph persistence).
-
-Exercise 1: `build_trimmed_graph(llm, checkpointer, max_tokens)`: the one-node chat graph,
-but the model sees only a trimmed window while the checkpoint keeps every message.
-
-Exercise 2: `forget_user(checkpointer, store, user_id)`: delete a user's threads (ids
-made by `thread_id_for`) and the user's Store items.
-
-Exercise 3: `edit_and_regenerate(graph, config, index, new_text)`: replace a human message
-by forking the thread from the checkpoint just before it, and return the new reply.
-"""
+# BEGIN SOLUTION NO PROMPT
+"""Lesson 11 · worked solutions: a trimmed graph, forgetting a user, editing a message."""
+# END SOLUTION
+# BEGIN PROMPT
+# """Lesson 11 · Your turn: a trimmed graph, forgetting a user, editing a message.
+#
+# Write the three exercises of notebook 11's "Your turn" here, then check them from the
+# notebook's check cell or with `python -m grading check lesson_11`.
+# """
+# END PROMPT
 
 from __future__ import annotations
 
@@ -35,12 +34,18 @@ SEPARATOR = ":"
 def build_trimmed_graph(
     llm: BaseChatModel, checkpointer: BaseCheckpointSaver, max_tokens: int
 ) -> CompiledStateGraph:
-    """A `StateGraph(MessagesState)` whose node trims what it sends to `llm`.
+    """Exercise 1: the one-node chat graph whose node sends `llm` a trimmed window.
 
-    The state (and so the checkpoint) keeps the whole conversation; each model call
-    gets the most recent messages within `max_tokens` (approximate tokens), starting
-    on a human message, with any system message kept.
+    A `StateGraph(MessagesState)` compiled with `checkpointer` (the one given: a new
+    graph on the same checkpointer continues the same threads). Each run calls `llm`
+    once and appends its reply to the state, so the thread's state (and checkpoint)
+    keeps the whole conversation. The model is sent only
+    `trim_messages(state["messages"], max_tokens=max_tokens, strategy="last",
+    token_counter=count_tokens_approximately, start_on="human", include_system=True)`:
+    any system message, then the longest run of the most recent messages that fits in
+    `max_tokens` and starts on a human message.
     """
+    # BEGIN SOLUTION
 
     def call_model(state: MessagesState) -> dict:
         window = trim_messages(
@@ -58,18 +63,24 @@ def build_trimmed_graph(
     builder.add_edge(START, "model")
     builder.add_edge("model", END)
     return builder.compile(checkpointer=checkpointer)
+    # END SOLUTION
 
 
 def thread_id_for(user_id: str, conversation_id: str) -> str:
-    """`"<user_id>:<conversation_id>"`; a user id may not contain the separator.
+    """Exercise 2: the thread id `"<user_id>:<conversation_id>"` (`SEPARATOR` between).
 
-    Without that rule, user "a" could see user "a:b"'s threads by prefix.
+    Raises `ValueError` if `user_id` is empty or contains the separator, or if
+    `conversation_id` is empty (a conversation id may contain the separator). Without
+    that rule, user "a:b" with conversation "c" and user "a" with conversation "b:c"
+    would share a thread, and forgetting user "a" would delete user "a:b"'s threads.
     """
+    # BEGIN SOLUTION
     if not user_id or SEPARATOR in user_id:
         raise ValueError(f"user_id must be non-empty and must not contain {SEPARATOR!r}")
     if not conversation_id:
         raise ValueError("conversation_id must be non-empty")
     return f"{user_id}{SEPARATOR}{conversation_id}"
+    # END SOLUTION
 
 
 def user_namespace(user_id: str) -> tuple[str, str]:
@@ -78,12 +89,21 @@ def user_namespace(user_id: str) -> tuple[str, str]:
 
 
 def forget_user(checkpointer: BaseCheckpointSaver, store: BaseStore, user_id: str) -> list[str]:
-    """Delete every thread of `user_id` and every Store item under `user_namespace(user_id)`.
+    """Exercise 2: delete every thread and every Store item of `user_id`; return the threads.
 
-    Returns the deleted thread ids, sorted. Threads are found by listing all
-    checkpoints, which is fine for a lesson; a large deployment would keep an index
-    of each user's threads instead of scanning.
+    The user's threads are those whose id starts with `"<user_id>:"` (ids made by
+    `thread_id_for`); find them among all of `checkpointer`'s checkpoints
+    (`checkpointer.list(None)`) and delete each with `checkpointer.delete_thread`.
+    Other users' threads stay, including those of a user whose id merely starts with
+    this one ("alexander" is not "alex"). Delete every item of `store` under
+    `user_namespace(user_id)`, in sub-namespaces too; mind that `store.search` returns
+    one page of items per call (`limit`, 10 by default). Returns the deleted thread
+    ids, sorted, each once (`[]` for a user with no threads).
+
+    Listing every checkpoint is fine for a lesson; a large deployment would keep an
+    index of each user's threads instead of scanning.
     """
+    # BEGIN SOLUTION
     prefix = thread_id_for(user_id, "x")[:-1]
     thread_ids = sorted(
         {
@@ -99,19 +119,29 @@ def forget_user(checkpointer: BaseCheckpointSaver, store: BaseStore, user_id: st
         for item in items:
             store.delete(tuple(item.namespace), item.key)
     return thread_ids
+    # END SOLUTION
 
 
 def edit_and_regenerate(
     graph: CompiledStateGraph, config: RunnableConfig, index: int, new_text: str
 ) -> str:
-    """Replace the thread's `index`-th human message (0-based) by `new_text`; return the reply.
+    """Exercise 3: replace the thread's `index`-th human message by `new_text`; return the reply.
 
-    The thread is forked from the checkpoint that held exactly the messages said before
-    that human message, found by walking back along the thread's *current* branch (from
-    its latest checkpoint, parent by parent), so an earlier fork's branches are never
-    picked. Everything after the edited message stays on the old branch, which remains
-    in `get_state_history`; the thread's latest state is the new branch.
+    `config` names the thread (`{"configurable": {"thread_id": ...}}`); `index` counts the
+    human messages of its latest state from 0. Fork the thread from the checkpoint that
+    held exactly the messages said before that human message, with nothing left to run
+    (a finished turn, or the thread's first input checkpoint for index 0), found by
+    walking back along the thread's *current* branch (from `graph.get_state(config)`,
+    parent by parent through `parent_config`), so an earlier edit's old branch is never
+    picked. Invoke the graph there with `new_text` as a human message and return the
+    reply's text. Afterwards the thread's latest state is the messages before the edited
+    one, then `new_text` and its reply; what followed the edited message stays on the
+    old branch, which remains in `get_state_history` (nothing is deleted or rewritten).
+
+    Raises `IndexError` if there is no such human message (`index` negative, or not
+    below the number of human messages), without calling the graph.
     """
+    # BEGIN SOLUTION
     snapshot = graph.get_state(config)
     messages = snapshot.values.get("messages", [])
     humans = [position for position, message in enumerate(messages) if message.type == "human"]
@@ -128,3 +158,4 @@ def edit_and_regenerate(
         snapshot = graph.get_state(snapshot.parent_config)
     result = graph.invoke({"messages": [HumanMessage(new_text)]}, snapshot.config)
     return result["messages"][-1].content
+    # END SOLUTION

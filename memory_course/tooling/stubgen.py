@@ -277,6 +277,8 @@ def generated_stubs(repo: Path = REPO_DIR, only: str | None = None) -> list[Gene
     repo = Path(repo).resolve()
     found = []
     for declaration in sorted((repo / "grading" / "assignments").glob(f"*/{DECLARATION}")):
+        if only is not None and declaration.parent.name != only:
+            continue
         assignment = Assignment.from_folder(declaration.parent)
         if not assignment.stub or (only is not None and assignment.name != only):
             continue

@@ -25,6 +25,8 @@ from tests.submission_patches import patched_submissions
 REPO = Path(__file__).resolve().parents[2]
 LESSONS = [f"lesson_{n:02d}" for n in range(1, 12)]
 ATTEMPTS = REPO / "tests" / "fixtures" / "lessons"
+# The first test that asks for `graded` pays for grading every attempt (a few minutes).
+pytestmark = pytest.mark.timeout(1800)
 BUILT = [name for name in LESSONS if (REPO / "grading" / "assignments" / name).is_dir()]
 
 

@@ -48,7 +48,11 @@ class ResetScene:
     def __init__(self, llm):
         self.histories = {}
         prompt = ChatPromptTemplate.from_messages(
-            [("system", "You are a patient tutor."), MessagesPlaceholder("history"), ("human", "{input}")]
+            [
+                ("system", "You are a patient tutor."),
+                MessagesPlaceholder("history"),
+                ("human", "{input}"),
+            ]
         )
         self.chat = RunnableWithMessageHistory(
             prompt | llm,

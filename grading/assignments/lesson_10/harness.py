@@ -1,6 +1,6 @@
 """Lesson 10's harness: the scenes the graded tests drive, built in the student's process.
 
-`submission` is the student's `lesson_10` module (set by the grader before this runs).
+It runs once the student's `lesson_10` is imported, and imports it by that name.
 `ServiceScene` is the course's chat service (`create_app`) on the grader's fake model
 and fake Redis, with the student's endpoint added, called in-process through FastAPI's
 `TestClient` (no network). `PinnedChatScene` chats through a chain whose trimmer is the
@@ -11,8 +11,8 @@ messages); verdicts are the grader's.
 
 import itertools
 import uuid
-from types import ModuleType
 
+import lesson_10 as submission  # the student's module, imported first by the grader
 from fastapi.testclient import TestClient
 from langchain_core.chat_history import InMemoryChatMessageHistory
 from langchain_core.prompt_values import ChatPromptValue
@@ -20,8 +20,6 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from memory_course.chat_service import SESSION_HEADER, create_app
-
-submission: ModuleType  # the student's module, set by the grader before this runs
 
 
 class ServiceScene:
@@ -87,7 +85,7 @@ class TrimScene:
 class PinnedChatScene:
     """system prompt, history, question → the student's pinned trimmer → the grader's model."""
 
-    def __init__(self, llm, max_tokens):
+    def __init__(self, max_tokens, llm):
         self.history = InMemoryChatMessageHistory()
         prompt = ChatPromptTemplate.from_messages(
             [

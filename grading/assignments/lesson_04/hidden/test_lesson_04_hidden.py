@@ -7,6 +7,16 @@ from grading.remote import RemoteError
 USER_AND_MAIN = [["user_id", ""], ["conversation_id", "main"]]
 
 
+def _raises(expected, what, call, *args, **kwargs):
+    """The exception `call(*args, **kwargs)` raised in the student's code: an `expected`."""
+    try:
+        value = call(*args, **kwargs)
+    except RemoteError as error:
+        assert expected in error.mro_names, f"{what} should raise {expected}, not {error.type_name}"
+        return error
+    raise AssertionError(f"{what} should raise {expected}; it returned {value!r} instead")
+
+
 @pytest.mark.hidden
 @pytest.mark.feedback(
     "A value the caller gave must be kept, even for a field that has a default: only "
@@ -82,10 +92,8 @@ def test_the_fields_are_the_chats_own(defaults_scene):
 def test_a_none_default_is_refused(defaults_scene):
     scene = defaults_scene([["conversation_id", "main"], ["account", None]])
     for config in ({"configurable": {"conversation_id": "trip"}}, {}, {"tags": ["x"]}):
-        with pytest.raises(RemoteError) as caught:
-            scene.fill(config)
-        assert "ValueError" in caught.value.mro_names, f"{config} should raise ValueError"
-        assert "account" in caught.value.remote_message, "the error should name the field"
+        error = _raises("ValueError", f"filling {config}", scene.fill, config)
+        assert "account" in error.remote_message, "the error should name the field account"
 
 
 @pytest.mark.hidden

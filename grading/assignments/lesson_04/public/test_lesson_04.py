@@ -8,6 +8,16 @@ from grading.remote import RemoteError
 USER_AND_MAIN = [["user_id", ""], ["conversation_id", "main"]]
 
 
+def _raises(expected, what, call, *args, **kwargs):
+    """The exception `call(*args, **kwargs)` raised in the student's code: an `expected`."""
+    try:
+        value = call(*args, **kwargs)
+    except RemoteError as error:
+        assert expected in error.mro_names, f"{what} should raise {expected}, not {error.type_name}"
+        return error
+    raise AssertionError(f"{what} should raise {expected}; it returned {value!r} instead")
+
+
 @pytest.mark.points(2)
 @pytest.mark.requirement("defaults")
 def test_missing_field_gets_its_default(defaults_scene, model):
@@ -32,10 +42,9 @@ def test_missing_field_gets_its_default(defaults_scene, model):
 def test_an_empty_default_is_refused(defaults_scene):
     """A missing user_id (default "") raises ValueError naming it."""
     scene = defaults_scene(USER_AND_MAIN)
-    with pytest.raises(RemoteError) as caught:
-        scene.fill({"configurable": {"conversation_id": "trip"}})
-    assert "ValueError" in caught.value.mro_names, "a missing user_id should raise ValueError"
-    assert "user_id" in caught.value.remote_message, "the error should name the field user_id"
+    config = {"configurable": {"conversation_id": "trip"}}
+    error = _raises("ValueError", "a config without user_id", scene.fill, config)
+    assert "user_id" in error.remote_message, "the error should name the field user_id"
 
 
 @pytest.mark.points(2)
@@ -59,8 +68,7 @@ def test_tenants_are_isolated(tenant_scene, model):
 @pytest.mark.requirement("tenants")
 def test_tenant_chat_requires_every_key(tenant_scene, model):
     """A call without tenant_id raises ValueError, calls no model and stores nothing."""
-    with pytest.raises(RemoteError) as caught:
-        tenant_scene.say_with({"user_id": "u1", "conversation_id": "c1"}, "Hi")
-    assert "ValueError" in caught.value.mro_names, "a missing tenant_id should raise ValueError"
+    ids = {"user_id": "u1", "conversation_id": "c1"}
+    _raises("ValueError", "a call without tenant_id", tenant_scene.say_with, ids, "Hi")
     assert len(model.prompts) == 0, "a refused call must not reach the model"
     assert tenant_scene.store_keys() == [], "a refused call must not create a history"
