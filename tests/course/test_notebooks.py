@@ -102,6 +102,24 @@ def test_your_turn_points_to_a_tested_solution(path):
     assert (REPO / "tests" / "lessons" / f"test_lesson_{number}_solutions.py").exists()
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS[:11], ids=IDS[:11])
+def test_your_turn_has_a_check_cell_for_the_lessons_assignment(path):
+    """The exercises are written in exercises/lesson_NN.py and checked from the notebook.
+
+    The cell is skipped by nbval (it grades the student's file, so its output is not the
+    lesson's); tests/course/test_exercise_check.py runs one through a kernel.
+    """
+    name = f"lesson_{path.name[:2]}"
+    notebook = _notebook(path)
+    assert f"](../exercises/{name}.py)" in _markdown(notebook)
+    cells = [c for c in notebook.cells if c.cell_type == "code" and "check_exercise(" in c.source]
+    assert [c.source.splitlines()[-1] for c in cells] == [f'check_exercise("{name}")']
+    assert cells[0].metadata.get("tags") == ["nbval-skip"]
+    shown = "".join(o.get("data", {}).get("text/plain", "") for o in cells[0].outputs)
+    assert "exercises: public tests 0/" in shown, "store the stub's result as the output"
+    assert (REPO / "grading" / "assignments" / name / "assignment.toml").is_file()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_lessons_run_without_the_solutions(path):
     """Students receive the lessons without solutions/ or tests/: no cell may import them."""

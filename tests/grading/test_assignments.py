@@ -172,3 +172,28 @@ def test_graded_tests_run_by_hand_as_notebook_12_shows():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^\.{3,} +\[100%\]$", done.stdout, re.MULTILINE), done.stdout
+
+
+def test_the_guides_table_of_assignments_matches_their_tests():
+    """grading/README.md's table: points, public and hidden test counts of each assignment."""
+    from grading.runner import _collect_specs
+
+    guide = (REPO / "grading" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| (\w+) \| [^|]+ \| ([^|]+) \| (\d+) \((\d+) pts\) \| (\d+) \((\d+) pts\) \|",
+        guide,
+        re.MULTILINE,
+    )
+    assert sorted(row[0] for row in rows) == sorted(a.name for a in available())
+    for name, points, public, public_points, hidden, hidden_points in rows:
+        specs = _collect_specs(GradingOptions(assignment=name))
+        base = sum(s.points for s in specs if not s.bonus)
+        bonus = sum(s.points for s in specs if s.bonus)
+        shown = f"{base:g}" + (f" + {bonus:g} bonus" if bonus else "")
+        visible = [s for s in specs if not s.hidden]
+        secret = [s for s in specs if s.hidden]
+        assert [points.strip(), int(public), int(hidden)] == [shown, len(visible), len(secret)]
+        assert [int(public_points), int(hidden_points)] == [
+            sum(s.points for s in visible),
+            sum(s.points for s in secret),
+        ]
