@@ -73,7 +73,8 @@ multi-session `ChatApplication` with Redis memory.
     make check    # run the public tests of the capstone on exercises/chat_application.py
     make check ASSIGNMENT=lesson_03   # the same for lesson 3's exercises
 
-Each lesson 1 to 11 ends with a "Your turn": write it in `exercises/lesson_NN.py` and run
+Each lesson 1 to 11 ends with a "Your turn": write it in its file of `exercises/` (lesson
+3's is `exercises/lesson_03.py`) and run
 the check cell below it in the notebook (or `python -m grading check lesson_NN`), which
 shows your points per exercise and the reason for each failed test.
 
