@@ -134,6 +134,11 @@ def run_lesson(out_dir: Path) -> str:
 
 
 def run(out_dir: Path) -> str:
+    """Every figure of this benchmark (`make bench`): the capstone's, then a lesson's."""
+    return run_capstone(out_dir) + "\n" + run_lesson(out_dir)
+
+
+def run_capstone(out_dir: Path) -> str:
     """Grade once, then a class of 50; return the figures as Markdown (also saved)."""
     from grading.batch import grade_batch
     from grading.runner import GradingOptions
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     args = [a for a in args if a != "--lesson"]
     out_dir = Path(args[0]) if args else REPO / "test-artifacts" / "bench"
     if not lesson_only:
-        print(run(out_dir))
+        print(run_capstone(out_dir))
         print(f"Saved {out_dir / 'grading.md'}")
     print(run_lesson(out_dir))
     print(f"Saved {out_dir / 'grading-lesson.md'}")
