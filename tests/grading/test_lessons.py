@@ -58,6 +58,31 @@ record.write_text(json.dumps(results))
 """
 
 
+# Appended to each lesson's solution: the submission looks for its lesson's hidden tests
+# and folder wherever they might be reachable, and wrecks its own grade if it finds any.
+# The harness runs in the same process, yet nothing of the assignment's folder is there.
+PEEK_AT_HIDDEN = """
+
+import os as _os
+
+for _path in {paths!r}:
+    if _os.path.exists(_path):
+        raise SystemExit(f"reached {{_path}}")
+"""
+
+
+def _peeking(lesson: str, solution: str) -> str:
+    folder = REPO / "grading" / "assignments" / lesson
+    paths = [
+        str(folder / "hidden"),
+        str(folder),
+        f"grading/assignments/{lesson}/hidden",
+        f"../grading/assignments/{lesson}",
+        str(REPO / "solutions"),
+    ]
+    return solution + PEEK_AT_HIDDEN.format(paths=paths)
+
+
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory) -> dict[str, dict[str, GradingResult]]:
     root = tmp_path_factory.mktemp("lesson-attempts")
@@ -68,6 +93,7 @@ def graded(tmp_path_factory) -> dict[str, dict[str, GradingResult]]:
             "solution": (REPO / assignment.solutions[0]).read_text(encoding="utf-8"),
             **patched_submissions(ATTEMPTS / lesson),
         }
+        attempts["peeks_at_hidden"] = _peeking(lesson, attempts["solution"])
         for name, text in attempts.items():
             folder = root / lesson / name
             folder.mkdir(parents=True)
@@ -111,6 +137,16 @@ def test_worked_solution_scores_full_marks(graded, lesson: str) -> None:
     failures = {o.spec.name: o.message for o in solution.outcomes if o.status != PASSED}
     assert failures == {}
     assert solution.score == solution.max_score + solution.bonus_max
+
+
+@pytest.mark.parametrize("lesson", BUILT)
+def test_no_folder_of_the_assignment_is_reachable_from_the_submission(graded, lesson):
+    """The solution plus a look for the hidden tests, the assignment's folder and the
+    solutions (beside the harness, in the same process): it finds none, so full marks."""
+    result = graded[lesson]["peeks_at_hidden"]
+    failures = {o.spec.name: o.message for o in result.outcomes if o.status != PASSED}
+    assert failures == {}
+    assert result.score == result.max_score + result.bonus_max > 0
 
 
 @pytest.mark.parametrize("lesson", BUILT)
