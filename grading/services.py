@@ -16,13 +16,10 @@ this process's cap, not the grader's.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
 import socket
 import socketserver
 import threading
-from itertools import count
 from typing import Any, NoReturn
 
 from grading import codec, confine, defaults
@@ -87,68 +84,16 @@ def harden_lua() -> bool:
     return True
 
 
-class _RedisHandler:
-    """fakeredis's request handler with bounded reads (built lazily: imports fakeredis)."""
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """The model stub's HTTP handler on a listening Unix socket the grader handed over."""
 
-    _class: Any = None
-
-    @classmethod
-    def get(cls) -> Any:
-        if cls._class is not None:
-            return cls._class
-        from fakeredis._clients._tcp_server import TCPFakeRequestHandler
-
-        class Handler(TCPFakeRequestHandler):
-            def setup(self) -> None:
-                # Unix-socket peers have no address: give each connection its own.
-                self.client_address = ("unix", next(self.server.client_ids))
-                super().setup()
-
-            def handle(self) -> None:
-                pending = 0  # bytes of the command being received
-                while not self.server._shutdown_event.is_set():
-                    try:
-                        if self.current_client.can_read():
-                            self.writer.dump(self.current_client.read_response())
-                            pending = 0
-                            continue
-                        data = self.rfile.readline(1 << 16)
-                        if data == b"":
-                            readable, _, _ = select.select([self.connection], [], [], 0.01)
-                            if not readable:
-                                continue
-                            data = self.rfile.readline(1 << 16)
-                            if data == b"":
-                                break
-                        pending += len(data)
-                        if pending > defaults.MAX_REDIS_COMMAND_BYTES:
-                            self.writer.dump(ValueError("command too large for the grader"))
-                            break
-                        self.current_client.get_socket().sendall(data)
-                    except ConnectionError:
-                        break
-                    except Exception as exc:  # MemoryError included: end this connection
-                        with contextlib.suppress(Exception):
-                            self.writer.dump(exc)
-                        break
-
-        cls._class = Handler
-        return Handler
-
-
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
-
-    fake_server: Any = None  # the FakeServer behind the Redis protocol handler
 
     def __init__(self, listening: socket.socket, handler: Any):
         super().__init__("", handler, bind_and_activate=False)
         self.socket.close()
         self.socket = listening
         self.server_address = listening.getsockname()
-        self._shutdown_event = threading.Event()
-        self.client_ids = count()
-        self.clients: dict[Any, Any] = {}
 
 
 def _text(value: Any) -> str:
@@ -167,29 +112,29 @@ class Fakes:
     def __init__(self, redis_socket: socket.socket, model_socket: socket.socket):
         import fakeredis
 
+        from memory_course.offline.fake_redis_server import FakeRedisServer
         from memory_course.offline.offline_model import OfflineChatModel
         from memory_course.offline.openai_stub import OpenAICompatibleServer
 
         self.server = fakeredis.FakeServer()
         self.client = fakeredis.FakeRedis(server=self.server)
-        self.redis = _UnixServer(redis_socket, _RedisHandler.get())
-        self.redis.fake_server = self.server
+        self.redis = FakeRedisServer(
+            fake_server=self.server,
+            listening=redis_socket,
+            max_command_bytes=defaults.MAX_REDIS_COMMAND_BYTES,
+        ).start()
         self.stub = OpenAICompatibleServer(model=OfflineChatModel(), port=0)
         self.stub._httpd.server_close()  # its TCP listener is not used
-        self.http = _UnixServer(model_socket, self.stub._handler_class())
-        self.threads = [
-            threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
-            for s in (self.redis, self.http)
-        ]
-        for thread in self.threads:
-            thread.start()
+        self.http = _UnixHTTPServer(model_socket, self.stub._handler_class())
+        self.http_thread = threading.Thread(
+            target=self.http.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True
+        )
+        self.http_thread.start()
 
     def stop(self) -> None:
-        for server in (self.redis, self.http):
-            if isinstance(server, _UnixServer):
-                server._shutdown_event.set()
-            server.shutdown()
-            server.server_close()
+        self.redis.stop()
+        self.http.shutdown()
+        self.http.server_close()
 
     def dump(self) -> list[dict[str, Any]]:
         states, budget = [], defaults.MAX_ANSWER_BYTES // 2
@@ -217,17 +162,7 @@ class Fakes:
         return states
 
     def advance(self, seconds: float) -> None:
-        with self.server.lock:
-            for db in self.server.dbs.values():
-                for item in db._dict.values():
-                    if item.expireat is not None:
-                        item.expireat -= seconds
-                db._expiry_heap[:] = [
-                    (item.expireat, key)
-                    for key, item in db._dict.items()
-                    if item.expireat is not None
-                ]
-                db._expiry_heap.sort()
+        self.redis.advance(seconds)
 
     def reply_to(self, index: int) -> str:
         from memory_course.offline.offline_model import compose_reply

@@ -31,6 +31,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "FakeRedisServer": "memory_course.offline.fake_redis_server",
     "OfflineChatModel": "memory_course.offline.offline_model",
     "RecordingChatModel": "memory_course.offline.offline_model",
     "describe_backends": "memory_course.factories",

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["DEFAULT_START", "Clock", "FakeClock", "ManualClock", "SystemClock"]
+__all__ = ["DEFAULT_START", "Clock", "ManualClock", "SystemClock"]
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 """Where a `ManualClock` starts unless told otherwise."""
@@ -107,7 +107,3 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(elapsed={self.elapsed})"
-
-
-FakeClock = ManualClock
-"""Another name for `ManualClock`, as test code often calls it."""

@@ -17,9 +17,15 @@ def recording_model() -> RecordingChatModel:
 
 
 @pytest.fixture
-def fake_redis():
-    """A fakeredis client on a fresh server of its own (no state shared between tests)."""
-    return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+def fake_redis_server() -> fakeredis.FakeServer:
+    """A fresh fakeredis server of the test's own (no state shared between tests)."""
+    return fakeredis.FakeServer()
+
+
+@pytest.fixture
+def fake_redis(fake_redis_server):
+    """A client of `fake_redis_server`."""
+    return fakeredis.FakeRedis(server=fake_redis_server)
 
 
 @pytest.fixture

@@ -1,41 +1,35 @@
-"""Fixtures of the capstone tests: the reference app on fakeredis or on any Redis, a fake clock.
+"""Fixtures of the capstone tests: the reference app on fakeredis or on any Redis, fakeredis time.
 
 Most tests run on a private fakeredis server; those taking `any_redis` (through `make_app`)
 run on fakeredis and on the real Redis, under a unique key prefix deleted afterwards.
-Expiry is tested with a fake clock on fakeredis (deterministic) and once with a real
+Expiry is tested by moving fakeredis time (`redis_time`, deterministic) and once with a real
 one-second TTL on both servers (test_ttl.py).
 """
 
 from __future__ import annotations
 
-import time
-import types
-
+import fakeredis
 import pytest
 
 from memory_course import RecordingChatModel
+from memory_course.offline.fake_redis_server import advance_time
 from solutions.chat_application import ChatApplication
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = time.time()
+class RedisTime:
+    """Moves the time of one fakeredis server: `advance(60)` brings every expiry 60 s closer."""
 
-    def time(self) -> float:
-        return self.now
+    def __init__(self, server: fakeredis.FakeServer) -> None:
+        self._server = server
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        advance_time(self._server, seconds)
 
 
 @pytest.fixture
-def fake_clock(monkeypatch) -> FakeClock:
-    """Freeze fakeredis's notion of time (it reads `time.time()` once per command)."""
-    import fakeredis._socket._base as fake_socket
-
-    clock = FakeClock()
-    monkeypatch.setattr(fake_socket, "time", types.SimpleNamespace(time=clock.time))
-    return clock
+def redis_time(fake_redis_server) -> RedisTime:
+    """The time of `fake_redis`'s server, moved by the test instead of waited for."""
+    return RedisTime(fake_redis_server)
 
 
 @pytest.fixture

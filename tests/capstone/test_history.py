@@ -22,14 +22,14 @@ def test_history_keeps_the_newest_messages_oldest_first(fake_redis):
     ] == ["4", "5"]
 
 
-def test_history_ttl_is_refreshed_and_clear_deletes(fake_redis, fake_clock):
+def test_history_ttl_is_refreshed_and_clear_deletes(fake_redis, redis_time):
     history = LimitedRedisChatHistory("s1", fake_redis, ttl_seconds=50)
     history.add_messages([HumanMessage("a")])
     assert fake_redis.ttl("chat:s1") == 50
-    fake_clock.advance(40)
+    redis_time.advance(40)
     history.add_messages([AIMessage("b")])
     assert fake_redis.ttl("chat:s1") == 50
-    fake_clock.advance(40)
+    redis_time.advance(40)
     assert len(history.messages) == 2
     history.clear()
     assert history.messages == [] and fake_redis.exists("chat:s1") == 0

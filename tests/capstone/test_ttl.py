@@ -25,17 +25,17 @@ def test_every_turn_pushes_every_expiry_back(make_app, any_redis, redis_prefix):
         assert 290 <= any_redis.ttl(key) <= 300, key
 
 
-def test_sliding_expiry(fake_redis, fake_clock):
+def test_sliding_expiry(fake_redis, redis_time):
     app = ChatApplication(redis_client=fake_redis, llm=OfflineChatModel(), session_ttl=100)
     session_id = app.create_session("alice")
-    fake_clock.advance(60)
+    redis_time.advance(60)
     app.chat(session_id, "Hi, I'm Alex")
-    fake_clock.advance(60)  # 120 s after creation, 60 s after the turn
+    redis_time.advance(60)  # 120 s after creation, 60 s after the turn
     assert app.get_session_info(session_id).message_count == 2
     assert "Alex" in app.chat(session_id, "What's my name?")
-    fake_clock.advance(99)
+    redis_time.advance(99)
     assert [i.session_id for i in app.list_sessions("alice")] == [session_id]
-    fake_clock.advance(2)
+    redis_time.advance(2)
     assert app.get_session_info(session_id) is None
     with pytest.raises(SessionNotFoundError):
         app.chat(session_id, "Hello?")
@@ -43,15 +43,15 @@ def test_sliding_expiry(fake_redis, fake_clock):
     assert traces_of(fake_redis, session_id) == []
 
 
-def test_reads_do_not_extend_the_session(fake_redis, fake_clock):
+def test_reads_do_not_extend_the_session(fake_redis, redis_time):
     app = ChatApplication(redis_client=fake_redis, llm=OfflineChatModel(), session_ttl=100)
     session_id = app.create_session("alice")
     for _ in range(3):
-        fake_clock.advance(30)
+        redis_time.advance(30)
         assert app.get_session_info(session_id) is not None
         assert len(app.list_sessions("alice")) == 1
         app.export_session(session_id)
-    fake_clock.advance(11)  # 101 s after creation: reads did not count as activity
+    redis_time.advance(11)  # 101 s after creation: reads did not count as activity
     assert app.get_session_info(session_id) is None
 
 

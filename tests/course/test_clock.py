@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory_course.clock import DEFAULT_START, Clock, FakeClock, ManualClock, SystemClock
+from memory_course.clock import DEFAULT_START, Clock, ManualClock, SystemClock
 
 
 def test_manual_clock_stands_still_until_advanced() -> None:
@@ -83,4 +83,3 @@ def test_system_clock_reads_the_real_time() -> None:
 def test_both_clocks_satisfy_the_protocol() -> None:
     assert isinstance(SystemClock(), Clock)
     assert isinstance(ManualClock(), Clock)
-    assert FakeClock is ManualClock
