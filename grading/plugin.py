@@ -14,7 +14,9 @@ own on them (the capstone's `app`, `make_app`, `make_history`):
 - `model`: the fake chat model (`grading.fakes.ModelService`), to inspect prompts;
 - `submission`: the test's student processes: `.default()` (shared) or
   `.new_process()`, to build objects with `grading.remote.RemoteInstance`;
-- `submission_mro(name)`: the class names in the ancestry of a module attribute.
+- `submission_mro(name)`: the class names in the ancestry of a module attribute;
+- `harness_scene(name, *args, **options)`: an object of the class `name` of the
+  assignment's harness, built in the student's process.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import socket
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pluggy
 import pytest
@@ -31,9 +34,14 @@ import pytest
 from grading import defaults
 from grading.assignment import Assignment, AssignmentError
 from grading.fakes import FakeRedisService, ModelService
-from grading.remote import class_mro
+from grading.remote import RemoteInstance, class_mro
 from grading.runtime import REPO_DIR, GradingRuntime
-from grading.sandbox import ServiceProcess, SubmissionImportError, SubmissionProcess
+from grading.sandbox import (
+    ServiceProcess,
+    SubmissionImportError,
+    SubmissionProcess,
+    SubmissionTimeout,
+)
 from grading.score import spec_from_item
 
 __all__ = ["assignment_of", "runtime_of"]
@@ -135,7 +143,10 @@ def pytest_runtest_makereport(
     report = outcome.get_result()
     if report.failed and call.excinfo is not None:
         assertion = call.when == "call" and call.excinfo.errisinstance(AssertionError)
-        report.user_properties.append(("outcome_kind", "failure" if assertion else "error"))
+        kind = "failure" if assertion else "error"
+        if call.excinfo.errisinstance(SubmissionTimeout):
+            kind = "timeout"  # an error the runner may run again (see grading.shards)
+        report.user_properties.append(("outcome_kind", kind))
     handle = item.stash.get(_HANDLE, None)
     # Read now, while the test's processes are known: the report is built before teardown.
     if report.failed and handle is not None:
@@ -271,3 +282,17 @@ def _end_processes(grading_runtime: GradingRuntime) -> Iterator[None]:
 @pytest.fixture
 def submission_mro(submission: _Submission) -> Callable[[str], list[str]]:
     return lambda name: class_mro(submission.default(), name)
+
+
+@pytest.fixture
+def harness_scene(submission: _Submission) -> Callable[..., RemoteInstance]:
+    """`harness_scene(name, *args, inject=None, label=None, new_process=False, **kwargs)`:
+    `name(*args, **kwargs)` of the assignment's harness (`harness.py`), with the resources
+    `inject` names, in the test's default student process (`new_process=True`: a new one).
+    """
+
+    def build(name: str, *args: Any, new_process: bool = False, **options: Any) -> RemoteInstance:
+        process = submission.new_process() if new_process else submission.default()
+        return RemoteInstance(process, name, *args, harness=True, **options)
+
+    return build

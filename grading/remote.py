@@ -9,12 +9,14 @@ also derives from the first built-in exception in the original's ancestry, so
 `pytest.raises(ValueError)` works, and `mro_names` tells its own ancestry by name
 (`"SessionNotFoundError" in error.mro_names`). A failure of the process itself
 (time-out, exit, crash) is a `SubmissionFailure`, never a `RemoteError`, so no
-expected-exception check can be satisfied by crashing.
+expected-exception check can be satisfied by crashing. `expect_error` is that check for
+graded tests that read the error afterwards.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from grading.codec import (
@@ -35,6 +37,7 @@ __all__ = [
     "RemoteObject",
     "SubmissionCrashed",
     "class_mro",
+    "expect_error",
     "message",
 ]
 
@@ -124,3 +127,23 @@ def class_mro(process: SubmissionProcess, name: str) -> list[str]:
     if "error" in answer:
         raise remote_error(answer["error"])
     return list(decode(answer["ok"]).get("mro", []))
+
+
+def expect_error(
+    call: Callable[[], object], expected: str, *, kind: str | None = None
+) -> RemoteError:
+    """The `RemoteError` that `call()` raised in the student's code.
+
+    If `call()` returned instead, the test fails saying `expected` and what came back
+    (`"<expected>; it returned 3 instead"`). With `kind`, a class name, an error without
+    it in its ancestry fails the test too (`"<expected>, not KeyError"`). A crash or
+    time-out is no `RemoteError`: it is never taken for the expected error.
+    """
+    __tracebackhide__ = True
+    try:
+        value = call()
+    except RemoteError as error:
+        if kind is not None and kind not in error.mro_names:
+            raise AssertionError(f"{expected}, not {error.type_name}") from None
+        return error
+    raise AssertionError(f"{expected}; it returned {value!r} instead")

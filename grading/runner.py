@@ -342,7 +342,9 @@ def grade(
         for _ in range(max(1, min(options.shards, shards.MAX_SHARDS))):
             running.append(start_another())  # type: ignore[arg-type]
         deadline = started + options.run_timeout + defaults.GRACE_S
-        events, timed_out = shards.drive(running, start_another, deadline)
+        events, timed_out = shards.drive(
+            running, start_another, deadline, retries=defaults.TIMEOUT_RETRIES
+        )
     finally:
         for control in controls:
             control.close()

@@ -6,7 +6,10 @@ runner grades them in parallel: it execs one zygote for the submission
 own control socket to that zygote), and hands out test ids one at a time as shards ask
 for them. When a shard has been inside its current test for `GROW_AFTER_S` (a
 submission that hangs, or tests waiting on deadlines) and more tests are queued than
-shards are free, it starts another shard, up to `MAX_SHARDS`. Each shard writes one JSON line per event on
+shards are free, it starts another shard, up to `MAX_SHARDS`. Starting shards costs
+CPU that honest tests running beside them need, so a test that ran out of time goes
+back to the end of the queue once (up to `retries` per run) and its second result
+counts. Each shard writes one JSON line per event on
 a pipe of its own; confined processes never hold it.
 """
 
@@ -96,14 +99,16 @@ def _lines(shard: Shard, chunk: bytes) -> list[dict[str, Any]]:
 
 
 def drive(
-    shards: list[Shard], start_another: Any, deadline: float
+    shards: list[Shard], start_another: Any, deadline: float, retries: int = 0
 ) -> tuple[list[dict[str, Any]], bool]:
     """Serve the queue until every shard has ended; (events, whether time ran out).
 
-    `start_another()` returns a new `Shard` or None when no more may start.
+    `start_another()` returns a new `Shard` or None when no more may start. A later
+    result for a test replaces an earlier one (a time-out run again).
     """
     events: list[dict[str, Any]] = []
     queue: deque[str] | None = None
+    retried: set[str] = set()
     while any(shard.open for shard in shards):
         now = time.monotonic()
         if now >= deadline:
@@ -128,6 +133,7 @@ def drive(
                     continue
                 if kind == "result":
                     shard.busy_since = None
+                    event = _retry_if_timed_out(event, queue, retried, retries)
                 events.append(event)
         # A shard waiting in one test for long means tests wait on deadlines, not on
         # the CPU: start another while more tests are queued than shards are free.
@@ -139,3 +145,19 @@ def drive(
             if another is not None:
                 shards.append(another)
     return events, False
+
+
+def _retry_if_timed_out(
+    event: dict[str, Any], queue: deque[str] | None, retried: set[str], retries: int
+) -> dict[str, Any]:
+    """Queue a timed-out test once more, if the run has retries left; the event to keep."""
+    if event.get("kind") != "timeout":
+        return event
+    node = str(event.get("node_id", ""))
+    if node in retried:
+        message = str(event.get("message", ""))
+        return {**event, "message": f"{message} (run twice: out of time both times)".lstrip()}
+    if queue is not None and len(retried) < retries:
+        retried.add(node)
+        queue.append(node)
+    return event

@@ -22,6 +22,7 @@ import jsonschema
 import psutil
 import pytest
 
+from grading import defaults
 from grading.batch import BatchSummary
 from grading.release import hidden_fingerprints
 from grading.score import PASSED, GradingResult
@@ -176,7 +177,7 @@ from grading.batch import grade_batch
 from grading.runner import GradingOptions
 
 options = GradingOptions(
-    test_timeout=2.0, run_timeout=120.0, allow_weak_isolation=os.geteuid() != 0
+    test_timeout=3.0, run_timeout=120.0, allow_weak_isolation=os.geteuid() != 0
 )
 summary = grade_batch(Path(sys.argv[1]), Path(sys.argv[2]), options, workers=2, progress=False)
 Path(sys.argv[3]).write_text(json.dumps({
@@ -354,6 +355,9 @@ def test_hanging_methods_fail_only_the_tests_that_call_them(batch):
         "test_sessions_are_visible_from_another_process",
     }
     assert result.score == 4
+    timeouts = [o for o in result.outcomes if o.kind == "timeout"]
+    twice = [o for o in timeouts if "run twice: out of time both times" in o.message]
+    assert len(twice) == min(defaults.TIMEOUT_RETRIES, len(timeouts)), len(timeouts)
 
 
 @pytest.mark.parametrize(

@@ -400,3 +400,119 @@ def test_an_allowlist_root_that_cannot_be_built_means_weak_isolation_not_a_crash
     assert "allowlist root (" in built and built.strip().endswith("strong")
     missing = probe(tmp_path / "no-such-folder")
     assert "no allowlist root (" in missing and missing.strip().endswith("weak")
+
+
+class _ScriptedShard:
+    """A shard as `grading.shards.drive` sees it, played by a thread: it asks for tests
+    and answers each run of a test with the next kind its script gives ("" = passed)."""
+
+    def __init__(self, selected: list[str], script: dict[str, list[str]], collect: bool):
+        from grading.shards import Shard
+
+        events_read, self._events = os.pipe()
+        self._queue, queue_write = os.pipe()
+        process = subprocess.Popen([sys.executable, "-c", "pass"])
+        process.wait()
+        self.shard = Shard(process, events_read, queue_write)
+        self.ran: list[str] = []
+        self._selected, self._script, self._collect = selected, script, collect
+        self.thread = threading.Thread(target=self._play, daemon=True)
+        self.thread.start()
+
+    def _emit(self, event: dict) -> None:
+        os.write(self._events, (json.dumps(event) + "\n").encode())
+
+    def _play(self) -> None:
+        if self._collect:
+            self._emit({"event": "collected", "selected": self._selected, "tests": []})
+        with open(self._queue, "rb", buffering=0) as queue:
+            while True:
+                self._emit({"event": "next"})
+                node = queue.readline().decode().strip()
+                if not node:
+                    break
+                self.ran.append(node)
+                kind = self._script[node].pop(0)
+                status = PASSED if not kind else FAILED
+                message = "no answer in time while calling chat() (killed)" if kind else ""
+                self._emit(
+                    {
+                        "event": "result",
+                        "node_id": node,
+                        "status": status,
+                        "message": message,
+                        "kind": kind,
+                        "duration": 0.0,
+                    }
+                )
+        os.close(self._events)
+
+
+def _drive_scripted(script: dict[str, list[str]], retries: int, shards: int = 1):
+    from grading.shards import drive
+
+    selected = list(script)
+    played = [_ScriptedShard(selected, script, collect=i == 0) for i in range(shards)]
+    events, timed_out = drive(
+        [p.shard for p in played], lambda: None, time.monotonic() + 30, retries=retries
+    )
+    for p in played:
+        p.thread.join(5)
+        p.shard.close()
+    last = {e["node_id"]: e for e in events if e["event"] == "result"}
+    return [n for p in played for n in p.ran], last, timed_out
+
+
+def test_a_test_that_ran_out_of_time_runs_again_at_the_end_and_its_second_result_counts():
+    runs, last, timed_out = _drive_scripted(
+        {"slow_once": ["timeout", ""], "quick": [""]}, retries=4
+    )
+    assert not timed_out
+    assert runs == ["slow_once", "quick", "slow_once"]
+    assert last["slow_once"]["status"] == PASSED and last["quick"]["status"] == PASSED
+
+
+def test_time_outs_are_run_again_at_most_retries_times_and_say_so_when_they_repeat():
+    script = {f"hangs_{i}": ["timeout", "timeout"] for i in range(4)}
+    runs, last, _ = _drive_scripted(script, retries=2)
+    assert runs == [*script, "hangs_0", "hangs_1"]
+    for name, event in last.items():
+        assert event["status"] == FAILED and "no answer in time" in event["message"]
+        assert ("run twice" in event["message"]) == (name in {"hangs_0", "hangs_1"})
+
+
+def test_a_failed_assertion_is_never_run_again():
+    runs, last, _ = _drive_scripted({"wrong": ["failure"], "right": [""]}, retries=4)
+    assert runs == ["wrong", "right"] and last["wrong"]["status"] == FAILED
+
+
+def test_the_hardened_fake_redis_refuses_lua_escapes_and_keeps_serving(tmp_path):
+    """The service process's Redis: each escape is an error reply, honest Lua still runs
+    on the same client afterwards (a refused attribute walk costs its connection only)."""
+    import redis
+
+    from grading.services import harden_lua
+    from memory_course.offline.fake_redis_server import FakeRedisServer
+
+    if not harden_lua():
+        pytest.skip("lupa is not installed: fakeredis has no Lua here")
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(str(tmp_path / "redis.sock"))
+    listening.listen(8)
+    server = FakeRedisServer(listening=listening, max_command_bytes=1 << 20).start()
+    client = redis.Redis(unix_socket_path=str(tmp_path / "redis.sock"), socket_timeout=2)
+    try:
+        for script in (
+            "return python.eval('1+1')",
+            "return io.open('/etc/hostname'):read('*a')",
+            "return load('return 1')()",
+            "return tostring(redis.call.__globals__)",
+        ):
+            with pytest.raises(redis.ResponseError):
+                client.eval(script, 0)
+            honest = "redis.call('RPUSH', KEYS[1], ARGV[1]); return redis.call('LLEN', KEYS[1])"
+            assert client.eval(honest, 1, "probe", "x") >= 1
+        assert client.eval("return type(os.clock())", 0) == b"number"
+    finally:
+        client.close()
+        server.stop()

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from grading.fakes import FakeRedisService
-from grading.remote import RemoteError, RemoteObject
+from grading.remote import RemoteObject, expect_error
 
 ROLE_NAMES = {
     "human": "human",
@@ -166,16 +165,10 @@ def assert_not_extended(before: list[int], after: list[int], doing: str) -> None
     ), f"{doing} must not extend the session; its TTLs went from {before} to {after}"
 
 
-def raises_remote(call: Callable[[], Any], expected: str) -> RemoteError:
-    """The exception `call()` raised in the student's code; a failure if it returned.
-
-    For checks where any exception will do (its exact type is graded elsewhere).
-    """
-    try:
-        value = call()
-    except RemoteError as error:
-        return error
-    raise AssertionError(f"{expected}; it returned {value!r} instead")
+# `raises_remote(call, expected)`: the exception `call()` raised in the student's code; a
+# failure if it returned. For checks where any exception will do (its exact type is graded
+# elsewhere).
+raises_remote = expect_error
 
 
 def attribute(instance: Any, name: str) -> Any:

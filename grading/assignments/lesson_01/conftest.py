@@ -2,20 +2,14 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def memory_scene(submission):
+def memory_scene(harness_scene):
     """The student's `build_chat_with_memory` on the grader's model."""
-    return RemoteInstance(
-        submission.default(), "MemoryScene", harness=True, inject={"llm": "model"}, label="chat"
-    )
+    return harness_scene("MemoryScene", inject={"llm": "model"}, label="chat")
 
 
 @pytest.fixture
-def reset_scene(submission):
+def reset_scene(harness_scene):
     """The grader's own chat on its model, for the student's `reply_or_reset`."""
-    return RemoteInstance(
-        submission.default(), "ResetScene", harness=True, inject={"llm": "model"}, label="chat"
-    )
+    return harness_scene("ResetScene", inject={"llm": "model"}, label="chat")

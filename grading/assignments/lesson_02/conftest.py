@@ -2,20 +2,14 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def messages_scene(submission):
+def messages_scene(harness_scene):
     """The student's `build_messages_key_chat` on the grader's model."""
-    return RemoteInstance(
-        submission.default(), "MessagesScene", harness=True, inject={"llm": "model"}, label="chat"
-    )
+    return harness_scene("MessagesScene", inject={"llm": "model"}, label="chat")
 
 
 @pytest.fixture
-def check_scene(submission):
+def check_scene(harness_scene):
     """The grader's own chats on its model, for the student's `invoke_and_check_saved`."""
-    return RemoteInstance(
-        submission.default(), "CheckScene", harness=True, inject={"llm": "model"}, label="scene"
-    )
+    return harness_scene("CheckScene", inject={"llm": "model"}, label="scene")

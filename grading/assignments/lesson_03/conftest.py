@@ -2,19 +2,13 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def limit_scene(submission):
+def limit_scene(harness_scene):
     """`limit_scene(limit)`: a `LimitedSessionManager` with ids s1, s2, ... in order."""
-    return lambda limit: RemoteInstance(
-        submission.default(), "LimitScene", limit, harness=True, label="manager"
-    )
+    return lambda limit: harness_scene("LimitScene", limit, label="manager")
 
 
 @pytest.fixture
-def respond_scene(submission):
-    return RemoteInstance(
-        submission.default(), "RespondScene", harness=True, inject={"llm": "model"}, label="app"
-    )
+def respond_scene(harness_scene):
+    return harness_scene("RespondScene", inject={"llm": "model"}, label="app")

@@ -2,25 +2,16 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def defaults_scene(submission):
+def defaults_scene(harness_scene):
     """`defaults_scene(fields)`: a chat whose history fields are `[id, default]` pairs."""
-    return lambda fields: RemoteInstance(
-        submission.default(),
-        "DefaultsScene",
-        fields,
-        harness=True,
-        inject={"llm": "model"},
-        label="chat",
+    return lambda fields: harness_scene(
+        "DefaultsScene", fields, inject={"llm": "model"}, label="chat"
     )
 
 
 @pytest.fixture
-def tenant_scene(submission):
+def tenant_scene(harness_scene):
     """The chat `build_tenant_chat` returns, on the grader's model, and its store."""
-    return RemoteInstance(
-        submission.default(), "TenantScene", harness=True, inject={"llm": "model"}, label="tenants"
-    )
+    return harness_scene("TenantScene", inject={"llm": "model"}, label="tenants")

@@ -2,20 +2,18 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
+
+@pytest.fixture
+def uuid_scene(harness_scene):
+    return harness_scene("UuidScene", label="uuids")
 
 
 @pytest.fixture
-def uuid_scene(submission):
-    return RemoteInstance(submission.default(), "UuidScene", harness=True, label="uuids")
-
-
-@pytest.fixture
-def other_uuid_scene(submission):
+def other_uuid_scene(harness_scene):
     """`pair_session_uuid` in a second student process of its own."""
-    return RemoteInstance(submission.new_process(), "UuidScene", harness=True, label="uuids")
+    return harness_scene("UuidScene", new_process=True, label="uuids")
 
 
 @pytest.fixture
-def copy_scene(submission):
-    return RemoteInstance(submission.default(), "CopyScene", harness=True, label="histories")
+def copy_scene(harness_scene):
+    return harness_scene("CopyScene", label="histories")

@@ -2,16 +2,14 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def history_scene(submission):
+def history_scene(harness_scene):
     """Bounded histories of the student in a fresh folder (`HistoryScene` of the harness)."""
-    return RemoteInstance(submission.default(), "HistoryScene", harness=True, label="histories")
+    return harness_scene("HistoryScene", label="histories")
 
 
 @pytest.fixture
-def listing_scene(submission):
+def listing_scene(harness_scene):
     """A fresh folder of sessions and other files, for `list_sessions`."""
-    return RemoteInstance(submission.default(), "ListingScene", harness=True, label="folder")
+    return harness_scene("ListingScene", label="folder")

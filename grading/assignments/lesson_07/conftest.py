@@ -2,25 +2,16 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def ask_scene(submission):
+def ask_scene(harness_scene):
     """`ask_scene(**options)`: a chat for `ask_all` on the grader's model (`AskScene`)."""
-    return lambda **options: RemoteInstance(
-        submission.default(),
-        "AskScene",
-        harness=True,
-        inject={"llm": "model"},
-        label="chat",
-        **options,
+    return lambda **options: harness_scene(
+        "AskScene", inject={"llm": "model"}, label="chat", **options
     )
 
 
 @pytest.fixture
-def stream_scene(submission):
+def stream_scene(harness_scene):
     """A chain on the grader's model and an empty history, for `stream_and_save`."""
-    return RemoteInstance(
-        submission.default(), "StreamScene", harness=True, inject={"llm": "model"}, label="stream"
-    )
+    return harness_scene("StreamScene", inject={"llm": "model"}, label="stream")

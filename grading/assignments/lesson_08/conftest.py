@@ -5,56 +5,38 @@ import json
 
 import pytest
 
-from grading.remote import RemoteError, RemoteInstance
-
 HISTORY_KEY = "chat:s1"  # where the harness's IdempotentRedisChatMessageHistory stores
 
 
 @pytest.fixture
-def retry_scene(submission):
+def retry_scene(harness_scene):
     """`retry_scene(attempts=3, lose=0)`: the student's history around an idempotent Redis
     history whose client loses the next `lose` replies."""
-    return lambda **options: RemoteInstance(
-        submission.default(),
-        "RetryScene",
-        harness=True,
-        inject={"redis": "redis-decoded"},
-        label="history",
-        **options,
+    return lambda **options: harness_scene(
+        "RetryScene", inject={"redis": "redis-decoded"}, label="history", **options
     )
 
 
 @pytest.fixture
-def unreachable_scene(submission):
+def unreachable_scene(harness_scene):
     """`unreachable_scene(attempts)`: the same, on a Redis nothing answers."""
-    return lambda attempts: RemoteInstance(
-        submission.default(),
-        "RetryScene",
-        attempts=attempts,
-        harness=True,
-        inject={"redis": "redis-unreachable"},
-        label="history",
+    return lambda attempts: harness_scene(
+        "RetryScene", attempts=attempts, inject={"redis": "redis-unreachable"}, label="history"
     )
 
 
 @pytest.fixture
-def scripted_scene(submission):
+def scripted_scene(harness_scene):
     """`scripted_scene(failures, attempts=3)`: the student's history around one whose next
     calls raise the errors named in `failures` ("ConnectionError", "ValueError", ...)."""
-    return lambda failures, **options: RemoteInstance(
-        submission.default(), "ScriptedScene", failures, harness=True, label="history", **options
+    return lambda failures, **options: harness_scene(
+        "ScriptedScene", failures, label="history", **options
     )
 
 
 @pytest.fixture
-def append_scene(submission):
-    return RemoteInstance(
-        submission.default(),
-        "AppendScene",
-        harness=True,
-        inject={"redis": "redis-decoded"},
-        label="store",
-    )
+def append_scene(harness_scene):
+    return harness_scene("AppendScene", inject={"redis": "redis-decoded"}, label="store")
 
 
 @pytest.fixture
@@ -81,18 +63,3 @@ def stored_messages(stored_list):
 def other_keys(redis_store):
     """`other_keys(key)`: every key of the fake Redis but `key`, with its TTL."""
     return lambda key: [state for state in redis_store.dump() if state.name != key]
-
-
-@pytest.fixture
-def expect_error():
-    """`expect_error(call, expected)`: the `RemoteError` that `call()` raised; if it returned
-    instead, the test fails saying `expected` and what came back."""
-
-    def check(call, expected):
-        try:
-            value = call()
-        except RemoteError as error:
-            return error
-        raise AssertionError(f"{expected}; it returned {value!r} instead")
-
-    return check

@@ -3,28 +3,20 @@ the prompts the legacy window chain would send, computed by the grader."""
 
 import pytest
 
-from grading.remote import RemoteError, RemoteInstance
-
 SYSTEM = "You are a friendly assistant."  # the system message of the lesson's PROMPT
 
 
 @pytest.fixture
-def window_scene(submission):
+def window_scene(harness_scene):
     """`window_scene(k, custom_prompt=False)`: the student's windowed chat on the fake model."""
-    return lambda k, **options: RemoteInstance(
-        submission.default(),
-        "WindowScene",
-        k,
-        harness=True,
-        inject={"llm": "model"},
-        label="chat",
-        **options,
+    return lambda k, **options: harness_scene(
+        "WindowScene", k, inject={"llm": "model"}, label="chat", **options
     )
 
 
 @pytest.fixture
-def migrate_scene(submission):
-    return RemoteInstance(submission.default(), "MigrateScene", harness=True, label="legacy")
+def migrate_scene(harness_scene):
+    return harness_scene("MigrateScene", label="legacy")
 
 
 @pytest.fixture
@@ -39,18 +31,3 @@ def legacy_prompt():
         return [("system", system), *history, ("user", text)]
 
     return expected
-
-
-@pytest.fixture
-def expect_error():
-    """`expect_error(call, expected)`: the `RemoteError` that `call()` raised; if it returned
-    instead, the test fails saying `expected` and what came back."""
-
-    def check(call, expected):
-        try:
-            value = call()
-        except RemoteError as error:
-            return error
-        raise AssertionError(f"{expected}; it returned {value!r} instead")
-
-    return check

@@ -2,34 +2,21 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def service(submission):
+def service(harness_scene):
     """The chat service with the student's history endpoint, on the fake model and Redis."""
-    return RemoteInstance(
-        submission.default(),
-        "ServiceScene",
-        harness=True,
-        inject={"llm": "model", "redis": "redis"},
-        label="service",
-    )
+    return harness_scene("ServiceScene", inject={"llm": "model", "redis": "redis"}, label="service")
 
 
 @pytest.fixture
-def trimmer(submission):
-    return RemoteInstance(submission.default(), "TrimScene", harness=True, label="trimmer")
+def trimmer(harness_scene):
+    return harness_scene("TrimScene", label="trimmer")
 
 
 @pytest.fixture
-def pinned_chat(submission):
+def pinned_chat(harness_scene):
     """`pinned_chat(max_tokens)`: a chain through `make_pinned_trimmer` to the fake model."""
-    return lambda max_tokens: RemoteInstance(
-        submission.default(),
-        "PinnedChatScene",
-        max_tokens,
-        harness=True,
-        inject={"llm": "model"},
-        label="chat",
+    return lambda max_tokens: harness_scene(
+        "PinnedChatScene", max_tokens, inject={"llm": "model"}, label="chat"
     )

@@ -2,29 +2,20 @@
 
 import pytest
 
-from grading.remote import RemoteInstance
-
 
 @pytest.fixture
-def trimmed_graph(submission):
+def trimmed_graph(harness_scene):
     """`trimmed_graph(max_tokens)`: the student's graph on the fake model."""
-    return lambda max_tokens: RemoteInstance(
-        submission.default(),
-        "TrimmedGraphScene",
-        max_tokens,
-        harness=True,
-        inject={"llm": "model"},
-        label="graph",
+    return lambda max_tokens: harness_scene(
+        "TrimmedGraphScene", max_tokens, inject={"llm": "model"}, label="graph"
     )
 
 
 @pytest.fixture
-def forget_scene(submission):
-    return RemoteInstance(submission.default(), "ForgetScene", harness=True, label="scene")
+def forget_scene(harness_scene):
+    return harness_scene("ForgetScene", label="scene")
 
 
 @pytest.fixture
-def edit_scene(submission):
-    return RemoteInstance(
-        submission.default(), "EditScene", harness=True, inject={"llm": "model"}, label="scene"
-    )
+def edit_scene(harness_scene):
+    return harness_scene("EditScene", inject={"llm": "model"}, label="scene")

@@ -2,15 +2,7 @@
 
 import pytest
 
-from grading.remote import RemoteError, message
-
-
-def _error_of(call, *args):
-    try:
-        value = call(*args)
-    except RemoteError as error:
-        return error
-    pytest.fail(f"expected an exception; the call returned {value!r}")
+from grading.remote import expect_error, message
 
 
 @pytest.mark.hidden
@@ -56,7 +48,9 @@ def test_the_wrapper_uses_only_the_messages_key(messages_scene):
 @pytest.mark.requirement("saved_check")
 def test_unsaved_turn_after_earlier_turns_is_caught(check_scene):
     check_scene.check("remembering", "dana", "Hi, I'm Dana")
-    error = _error_of(check_scene.check, "forgetful", "dana", "What's my name?")
+    error = expect_error(
+        lambda: check_scene.check("forgetful", "dana", "What's my name?"), "expected an exception"
+    )
     assert "HistoryNotSavedError" in error.mro_names
     assert len(check_scene.stored("dana")) == 2
 
@@ -69,7 +63,9 @@ def test_unsaved_turn_after_earlier_turns_is_caught(check_scene):
 @pytest.mark.points(1)
 @pytest.mark.requirement("saved_check")
 def test_silently_dropped_turn_is_caught(check_scene, model):
-    error = _error_of(check_scene.check, "dropping", "hal", "Hi, I'm Hal")
+    error = expect_error(
+        lambda: check_scene.check("dropping", "hal", "Hi, I'm Hal"), "expected an exception"
+    )
     assert "HistoryNotSavedError" in error.mro_names
     assert len(model.prompts) == 1
 
@@ -82,7 +78,9 @@ def test_silently_dropped_turn_is_caught(check_scene, model):
 @pytest.mark.points(1)
 @pytest.mark.requirement("saved_check")
 def test_history_error_is_in_the_message(check_scene):
-    error = _error_of(check_scene.check, "disk_full", "ivy", "Hi, I'm Ivy")
+    error = expect_error(
+        lambda: check_scene.check("disk_full", "ivy", "Hi, I'm Ivy"), "expected an exception"
+    )
     assert "HistoryNotSavedError" in error.mro_names
     assert "the disk is full" in error.remote_message
 
@@ -97,7 +95,9 @@ def test_history_error_is_in_the_message(check_scene):
 def test_chain_error_reaches_the_caller(check_scene, model):
     check_scene.check("remembering", "jo", "Hi, I'm Jo")
     model.fail_next(1)
-    error = _error_of(check_scene.check, "remembering", "jo", "What's my name?")
+    error = expect_error(
+        lambda: check_scene.check("remembering", "jo", "What's my name?"), "expected an exception"
+    )
     assert "HistoryNotSavedError" not in error.mro_names
     assert "InternalServerError" in error.mro_names, error.mro_names
     assert len(check_scene.stored("jo")) == 2

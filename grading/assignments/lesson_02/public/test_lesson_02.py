@@ -2,16 +2,7 @@
 
 import pytest
 
-from grading.remote import RemoteError
-
-
-def _error_of(call, *args):
-    """The exception the student's code raised for `call(*args)` (a failure if none)."""
-    try:
-        value = call(*args)
-    except RemoteError as error:
-        return error
-    pytest.fail(f"expected HistoryNotSavedError to be raised; the call returned {value!r}")
+from grading.remote import expect_error
 
 
 @pytest.mark.points(2)
@@ -52,7 +43,10 @@ def test_only_the_conversation_is_stored(messages_scene, model):
 @pytest.mark.requirement("saved_check")
 def test_forgetful_chain_is_caught(check_scene, model):
     """A dict output without output_messages_key saves nothing: HistoryNotSavedError."""
-    error = _error_of(check_scene.check, "forgetful", "dana", "Hi, I'm Dana")
+    error = expect_error(
+        lambda: check_scene.check("forgetful", "dana", "Hi, I'm Dana"),
+        "expected HistoryNotSavedError to be raised",
+    )
     assert "HistoryNotSavedError" in error.mro_names, (
         f"expected HistoryNotSavedError, got {error.type_name}: {error}"
     )

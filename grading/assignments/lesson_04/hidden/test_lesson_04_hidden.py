@@ -1,20 +1,12 @@
 """Lesson 4, hidden tests: defaults never forced or leaked into the input; the store's keys."""
 
+from functools import partial
+
 import pytest
 
-from grading.remote import RemoteError
+from grading.remote import expect_error
 
 USER_AND_MAIN = [["user_id", ""], ["conversation_id", "main"]]
-
-
-def _raises(expected, what, call, *args, **kwargs):
-    """The exception `call(*args, **kwargs)` raised in the student's code: an `expected`."""
-    try:
-        value = call(*args, **kwargs)
-    except RemoteError as error:
-        assert expected in error.mro_names, f"{what} should raise {expected}, not {error.type_name}"
-        return error
-    raise AssertionError(f"{what} should raise {expected}; it returned {value!r} instead")
 
 
 @pytest.mark.hidden
@@ -92,7 +84,11 @@ def test_the_fields_are_the_chats_own(defaults_scene):
 def test_a_none_default_is_refused(defaults_scene):
     scene = defaults_scene([["conversation_id", "main"], ["account", None]])
     for config in ({"configurable": {"conversation_id": "trip"}}, {}, {"tags": ["x"]}):
-        error = _raises("ValueError", f"filling {config}", scene.fill, config)
+        error = expect_error(
+            partial(scene.fill, config),
+            f"filling {config} should raise ValueError",
+            kind="ValueError",
+        )
         assert "account" in error.remote_message, "the error should name the field account"
 
 

@@ -2,20 +2,10 @@
 
 import pytest
 
-from grading.remote import RemoteError
+from grading.remote import expect_error
 
 # A user id that must be given (empty default) and a conversation that defaults to "main".
 USER_AND_MAIN = [["user_id", ""], ["conversation_id", "main"]]
-
-
-def _raises(expected, what, call, *args, **kwargs):
-    """The exception `call(*args, **kwargs)` raised in the student's code: an `expected`."""
-    try:
-        value = call(*args, **kwargs)
-    except RemoteError as error:
-        assert expected in error.mro_names, f"{what} should raise {expected}, not {error.type_name}"
-        return error
-    raise AssertionError(f"{what} should raise {expected}; it returned {value!r} instead")
 
 
 @pytest.mark.points(2)
@@ -43,7 +33,11 @@ def test_an_empty_default_is_refused(defaults_scene):
     """A missing user_id (default "") raises ValueError naming it."""
     scene = defaults_scene(USER_AND_MAIN)
     config = {"configurable": {"conversation_id": "trip"}}
-    error = _raises("ValueError", "a config without user_id", scene.fill, config)
+    error = expect_error(
+        lambda: scene.fill(config),
+        "a config without user_id should raise ValueError",
+        kind="ValueError",
+    )
     assert "user_id" in error.remote_message, "the error should name the field user_id"
 
 
@@ -69,6 +63,10 @@ def test_tenants_are_isolated(tenant_scene, model):
 def test_tenant_chat_requires_every_key(tenant_scene, model):
     """A call without tenant_id raises ValueError, calls no model and stores nothing."""
     ids = {"user_id": "u1", "conversation_id": "c1"}
-    _raises("ValueError", "a call without tenant_id", tenant_scene.say_with, ids, "Hi")
+    expect_error(
+        lambda: tenant_scene.say_with(ids, "Hi"),
+        "a call without tenant_id should raise ValueError",
+        kind="ValueError",
+    )
     assert len(model.prompts) == 0, "a refused call must not reach the model"
     assert tenant_scene.store_keys() == [], "a refused call must not create a history"

@@ -1,10 +1,12 @@
 """Lesson 5, hidden tests: UUIDs across processes and odd ids; how a copy writes."""
 
 import uuid
+from functools import partial
 
 import pytest
 
-from grading.remote import RemoteError, message
+from grading.assignments.lesson_05.helpers import contents, pairs
+from grading.remote import expect_error, message
 
 TURNS = [
     message("system", "You are terse."),
@@ -47,30 +49,12 @@ TRICKY_PAIRS = [
 ]
 
 
-def _pairs(messages):
-    return [(kind, content) for kind, content in messages]
-
-
-def _raises(expected, what, call, *args, **kwargs):
-    """The exception `call(*args, **kwargs)` raised in the student's code: an `expected`."""
-    try:
-        value = call(*args, **kwargs)
-    except RemoteError as error:
-        assert expected in error.mro_names, f"{what} should raise {expected}, not {error.type_name}"
-        return error
-    raise AssertionError(f"{what} should raise {expected}; it returned {value!r} instead")
-
-
 def _version(value):
     """The UUID version of the string `value`; None if it is not a UUID string."""
     try:
         return uuid.UUID(value).version
     except (TypeError, ValueError, AttributeError):
         return None
-
-
-def _contents(messages):
-    return [content for _, content in messages]
 
 
 @pytest.mark.hidden
@@ -111,8 +95,11 @@ def test_tricky_pairs_never_collide(uuid_scene):
 @pytest.mark.requirement("uuid")
 def test_non_string_ids_are_refused(uuid_scene):
     for user_id, conversation_id in [("alex", 3), (None, "trip"), (["alex"], "trip")]:
-        what = f"pair_session_uuid({user_id!r}, {conversation_id!r})"
-        _raises("TypeError", what, uuid_scene.uuid, user_id, conversation_id)
+        expect_error(
+            partial(uuid_scene.uuid, user_id, conversation_id),
+            f"pair_session_uuid({user_id!r}, {conversation_id!r}) should raise TypeError",
+            kind="TypeError",
+        )
 
 
 @pytest.mark.hidden
@@ -126,7 +113,7 @@ def test_copy_is_a_single_add_messages_call(copy_scene):
     copy_scene.seed("memory", "alex", TURNS)
     assert copy_scene.copy(["memory", "alex"], ["memory", "copy"]) == 5
     assert copy_scene.writes("copy") == [5], "one add_messages call with all 5 messages"
-    assert _contents(copy_scene.messages("memory", "copy")) == _contents(EXPECTED)
+    assert contents(copy_scene.messages("memory", "copy")) == contents(EXPECTED)
 
 
 @pytest.mark.hidden
@@ -139,10 +126,10 @@ def test_copy_is_a_single_add_messages_call(copy_scene):
 def test_source_is_unchanged_and_sqlite_to_sqlite_works(copy_scene):
     copy_scene.seed("memory", "alex", TURNS)
     assert copy_scene.copy(["memory", "alex"], ["sqlite", "alex"]) == 5
-    assert _pairs(copy_scene.messages("memory", "alex")) == EXPECTED, "the source changed"
+    assert pairs(copy_scene.messages("memory", "alex")) == EXPECTED, "the source changed"
     assert copy_scene.copy(["sqlite", "alex"], ["sqlite", "alex-archive"]) == 5
-    assert _pairs(copy_scene.messages("sqlite", "alex")) == EXPECTED, "the source changed"
-    assert _pairs(copy_scene.messages("sqlite", "alex-archive")) == EXPECTED
+    assert pairs(copy_scene.messages("sqlite", "alex")) == EXPECTED, "the source changed"
+    assert pairs(copy_scene.messages("sqlite", "alex-archive")) == EXPECTED
 
 
 @pytest.mark.hidden
@@ -159,7 +146,7 @@ def test_empty_sources_and_replacing(copy_scene):
     copy_scene.seed("sqlite", "old", [message("human", "old"), message("ai", "stale")])
     copy_scene.seed("memory", "new", TURNS[:2])
     assert copy_scene.copy(["memory", "new"], ["sqlite", "old"], replace=True) == 2
-    assert _contents(copy_scene.messages("sqlite", "old")) == _contents(EXPECTED[:2]), (
+    assert contents(copy_scene.messages("sqlite", "old")) == contents(EXPECTED[:2]), (
         "replace=True should leave exactly the source's messages in the target"
     )
     assert copy_scene.copy(["memory", "empty"], ["sqlite", "old"], replace=True) == 0

@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from grading.remote import RemoteError, message
+from grading.assignments.lesson_05.helpers import contents, pairs
+from grading.remote import expect_error, message
 
 TURNS = [
     message("system", "You are terse."),
@@ -13,24 +14,6 @@ TURNS = [
     message("human", "My favorite color is green."),
 ]
 EXPECTED = [(turn["$message"], turn["content"]) for turn in TURNS]
-
-
-def _pairs(messages):
-    return [(kind, content) for kind, content in messages]
-
-
-def _raises(expected, what, call, *args, **kwargs):
-    """The exception `call(*args, **kwargs)` raised in the student's code: an `expected`."""
-    try:
-        value = call(*args, **kwargs)
-    except RemoteError as error:
-        assert expected in error.mro_names, f"{what} should raise {expected}, not {error.type_name}"
-        return error
-    raise AssertionError(f"{what} should raise {expected}; it returned {value!r} instead")
-
-
-def _contents(messages):
-    return [content for _, content in messages]
 
 
 @pytest.mark.points(1)
@@ -65,7 +48,7 @@ def test_copy_keeps_order_types_and_content(copy_scene):
     copy_scene.seed("memory", "alex", TURNS)
     copied = copy_scene.copy(["memory", "alex"], ["sqlite", "alex"])
     assert copied == 4, "copy_history should return how many messages it copied"
-    assert _pairs(copy_scene.messages("sqlite", "alex")) == EXPECTED, (
+    assert pairs(copy_scene.messages("sqlite", "alex")) == EXPECTED, (
         "the SQLite history should hold the four messages, in order, with their types"
     )
 
@@ -76,12 +59,15 @@ def test_copy_refuses_a_non_empty_target_unless_replacing(copy_scene):
     """A target with messages raises ValueError and is kept; replace=True overwrites it."""
     copy_scene.seed("memory", "alex", TURNS)
     copy_scene.seed("memory", "taken", [message("human", "someone else's conversation")])
-    what = "copying into a target that has messages"
-    _raises("ValueError", what, copy_scene.copy, ["memory", "alex"], ["memory", "taken"])
-    assert _contents(copy_scene.messages("memory", "taken")) == ["someone else's conversation"], (
+    expect_error(
+        lambda: copy_scene.copy(["memory", "alex"], ["memory", "taken"]),
+        "copying into a target that has messages should raise ValueError",
+        kind="ValueError",
+    )
+    assert contents(copy_scene.messages("memory", "taken")) == ["someone else's conversation"], (
         "a refused target should keep its messages"
     )
     assert copy_scene.copy(["memory", "alex"], ["memory", "taken"], replace=True) == 4
-    assert _contents(copy_scene.messages("memory", "taken")) == _contents(EXPECTED), (
+    assert contents(copy_scene.messages("memory", "taken")) == contents(EXPECTED), (
         "with replace=True the target should hold exactly the source's messages"
     )

@@ -2,6 +2,8 @@
 
 import pytest
 
+from grading.remote import expect_error
+
 HISTORY_KEY = "chat:s1"  # where the harness's idempotent history stores
 
 
@@ -13,9 +15,7 @@ HISTORY_KEY = "chat:s1"  # where the harness's idempotent history stores
 )
 @pytest.mark.points(1)
 @pytest.mark.requirement("retrying")
-def test_other_errors_are_raised_after_one_try(
-    scripted_scene, retry_scene, redis_store, expect_error
-):
+def test_other_errors_are_raised_after_one_try(scripted_scene, retry_scene, redis_store):
     history = scripted_scene(["ResponseError", "ResponseError", "ResponseError"])
     error = expect_error(
         lambda: history.add("hello"),
@@ -72,7 +72,7 @@ def test_timeouts_are_retried_on_reads_too(scripted_scene):
 )
 @pytest.mark.points(1)
 @pytest.mark.requirement("retrying")
-def test_clear_is_retried_and_attempts_bound_the_tries(retry_scene, stored_messages, expect_error):
+def test_clear_is_retried_and_attempts_bound_the_tries(retry_scene, stored_messages):
     history = retry_scene(attempts=3)
     history.add("Hi, I'm Alex", "Hello, Alex!")
     history.lose(1)

@@ -3,14 +3,8 @@ of legacy memory."""
 
 import pytest
 
-CONVERSATION = [
-    "Hi, I'm Alex",
-    "My favorite color is blue",
-    "I live in Lisbon",
-    "What's my name?",
-    "What's my favorite color?",
-    "Where do I live?",
-]
+from grading.assignments.lesson_09.helpers import CONVERSATION
+from grading.remote import expect_error
 
 
 @pytest.mark.hidden
@@ -117,8 +111,9 @@ def test_summary_buffer_memory_carries_summary_then_messages(migrate_scene):
 @pytest.mark.feedback("An object that keeps no chat messages must be refused with TypeError.")
 @pytest.mark.points(1)
 @pytest.mark.requirement("migrate")
-def test_an_object_without_messages_is_refused(migrate_scene, expect_error):
-    error = expect_error(
-        migrate_scene.not_a_memory, "legacy_to_history(object()) should raise TypeError"
+def test_an_object_without_messages_is_refused(migrate_scene):
+    expect_error(
+        migrate_scene.not_a_memory,
+        "legacy_to_history(object()) should raise TypeError",
+        kind="TypeError",
     )
-    assert "TypeError" in error.mro_names, f"expected a TypeError, got {error.type_name}"

@@ -2,14 +2,7 @@
 
 import pytest
 
-CONVERSATION = [
-    "Hi, I'm Alex",
-    "My favorite color is blue",
-    "I live in Lisbon",
-    "What's my name?",
-    "What's my favorite color?",
-    "Where do I live?",
-]
+from grading.assignments.lesson_09.helpers import CONVERSATION
 
 
 @pytest.mark.points(2)
