@@ -3,8 +3,8 @@
 This is how the capstone (lesson 12) is usually written on a first attempt, and how
 the lesson's text first shows it: the whole conversation as one JSON blob. Lesson 10
 (`memory_course.redis_costs`) measures it next to langchain-community's
-`RedisChatMessageHistory` and the capstone's reference design, to show what it costs.
-Do not build on it:
+`RedisChatMessageHistory` and the lesson's own `RedisSessionHistory`, to show what it
+costs; `make bench` adds the capstone's reference design. Do not build on it:
 
 * `LimitedRedisChatHistory` keeps the whole conversation as one JSON string. Every
   turn reads it (once for the prompt, once more inside `add_messages`) and writes all

@@ -1,15 +1,23 @@
 """What one chat turn and one session listing cost in Redis, per storage design.
 
-Lesson 10 compares three designs, each behind the same `RunnableWithMessageHistory`
-prompt (system + history + input) and the same offline model:
+Lesson 10 compares storage designs, each but the last behind the same
+`RunnableWithMessageHistory` prompt (system + history + input) and the same offline
+model:
 
 * `lesson`: the lesson's first, naive JSON-blob history
   (`memory_course.naive_redis_history`), the baseline;
 * `community`: langchain-community's `RedisChatMessageHistory` (one `LPUSH` and one
   `EXPIRE` per message);
-* `reference`: the capstone's reference `ChatApplication` (one pipelined read, one
-  `MULTI`/`EXEC`). It also updates session metadata and user indexes each turn; the
-  other two store the history only.
+* `service`: lesson 10's own `memory_course.chat_service.RedisSessionHistory` (one
+  `LRANGE`, then one `MULTI`/`EXEC` that appends and resets the TTL);
+* `reference`: a capstone `ChatApplication` (one pipelined read, one `MULTI`/`EXEC`).
+  It also updates session metadata and user indexes each turn; the others store the
+  history only.
+
+This package never imports the capstone's reference solution. Whoever wants its rows
+passes the module in as `reference=` (anything with `ChatApplication` and
+`LimitedRedisChatHistory`, as `solutions.chat_application` has; `make bench` does so);
+without it the tables have no `reference` rows.
 
 Round trips and bytes sent are counted with `memory_course.redis_metrics.measure`;
 there are no timings, so on a fresh fakeredis client the tables are the same on every
@@ -19,19 +27,12 @@ run:
     from memory_course.redis_costs import round_trip_table
 
     rows = round_trip_table(fakeredis.FakeRedis(server=fakeredis.FakeServer()))
-
-The reference solution is withheld in the student copy of the course: there
-`reference_available()` is False and both tables simply omit the reference rows
-(lesson 12 is where you write your own).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import uuid
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -40,6 +41,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from memory_course import naive_redis_history
+from memory_course.chat_service import RedisSessionHistory
 from memory_course.deprecations import silence_known_deprecations
 from memory_course.offline.offline_model import OfflineChatModel
 from memory_course.redis_metrics import measure
@@ -49,14 +51,12 @@ __all__ = [
     "IMPLEMENTATIONS",
     "SESSION_COUNTS",
     "Contender",
-    "available_implementations",
     "filler",
     "list_sessions_table",
-    "reference_available",
     "round_trip_table",
 ]
 
-IMPLEMENTATIONS = ("lesson", "community", "reference")
+IMPLEMENTATIONS = ("lesson", "community", "service", "reference")
 HISTORY_LENGTHS = (10, 50, 500)
 SESSION_COUNTS = (1, 10, 100)
 UNTRIMMED = 100_000  # max_messages large enough that nothing is ever trimmed
@@ -64,27 +64,12 @@ STEADY_HISTORY = 50  # the default max_messages
 SYSTEM_PROMPT = "You are a helpful assistant."
 QUESTION = "What did I say first?"
 USER = "bench-user"
-
-_REFERENCE = "solutions.chat_application"
-
-
-def _reference_module() -> ModuleType | None:
-    """The reference solution's module, or None where it is withheld (student copy)."""
-    if importlib.util.find_spec("solutions") is None:
-        return None
-    if importlib.util.find_spec(_REFERENCE) is None:
-        return None
-    return importlib.import_module(_REFERENCE)
+HISTORY_TTL = 3600  # seconds: the TTL of the `community` and `service` histories
 
 
-def reference_available() -> bool:
-    """Whether the reference solution is importable (it is withheld in the student copy)."""
-    return _reference_module() is not None
-
-
-def available_implementations() -> tuple[str, ...]:
-    """`IMPLEMENTATIONS`, without `reference` where the reference solution is withheld."""
-    if reference_available():
+def _implementations(reference: Any) -> tuple[str, ...]:
+    """`IMPLEMENTATIONS`, without `reference` when no reference module is passed in."""
+    if reference is not None:
         return IMPLEMENTATIONS
     return tuple(name for name in IMPLEMENTATIONS if name != "reference")
 
@@ -128,18 +113,25 @@ class Contender:
     """One way of storing history, with the four operations a measurement needs.
 
     `name` is one of `IMPLEMENTATIONS`; every key lives under `{prefix}{name}:`.
-    `reference` raises `LookupError` where the reference solution is withheld.
+    `max_messages` bounds what `lesson` and `reference` keep; `community` and `service`
+    keep every message in Redis. `"reference"` needs the module passed as `reference`
+    (anything with `ChatApplication` and `LimitedRedisChatHistory`) and raises
+    `ValueError` without one; the other names ignore it.
     """
 
-    def __init__(self, name: str, client: Any, prefix: str, max_messages: int) -> None:
+    def __init__(
+        self, name: str, client: Any, prefix: str, max_messages: int, reference: Any = None
+    ) -> None:
         self.name = name
         self.client = client
         self.prefix = f"{prefix}{name}:"
         self.max_messages = max_messages
         if name == "reference":
-            reference = _reference_module()
             if reference is None:
-                raise LookupError("the reference solution is withheld in the student copy")
+                raise ValueError(
+                    'Contender("reference", ...) needs the reference module: pass '
+                    "reference=<a module with ChatApplication and LimitedRedisChatHistory>"
+                )
             self._reference_history = reference.LimitedRedisChatHistory
             self.app = reference.ChatApplication(
                 redis_client=client,
@@ -157,7 +149,13 @@ class Contender:
             )
         elif name == "community":
             community = _community_history_class()
-            self.history = lambda session_id: community(session_id, client, self.prefix, 3600)
+            self.history = lambda session_id: community(
+                session_id, client, self.prefix, HISTORY_TTL
+            )
+        elif name == "service":
+            self.history = lambda session_id: RedisSessionHistory(
+                client, f"{self.prefix}{session_id}", HISTORY_TTL
+            )
         else:
             raise ValueError(f"unknown implementation {name!r}")
         prompt = ChatPromptTemplate.from_messages(
@@ -200,19 +198,21 @@ class Contender:
         return len(self.history(session_id).messages)
 
 
-def round_trip_table(client: Any, *, key_prefix: str = "bench:") -> list[dict[str, Any]]:
+def round_trip_table(
+    client: Any, *, key_prefix: str = "bench:", reference: Any = None
+) -> list[dict[str, Any]]:
     """Round trips and bytes sent by one chat turn, per implementation and history length.
 
     Counts only, no timings: on a fresh fakeredis client the rows are the same on
     every run. Each turn runs on a session already holding `history_length` messages
     (never trimmed). Returns one dict per row with keys `implementation`,
-    `history_length`, `round_trips`, `bytes_sent`. The reference solution is withheld
-    in the student copy; there the `reference` rows are omitted.
+    `history_length`, `round_trips`, `bytes_sent`, in the order of `IMPLEMENTATIONS`.
+    The `reference` rows come last, and only when a reference module is passed in.
     """
     silence_known_deprecations()
     rows = []
-    for name in available_implementations():
-        contender = Contender(name, client, key_prefix, UNTRIMMED)
+    for name in _implementations(reference):
+        contender = Contender(name, client, key_prefix, UNTRIMMED, reference)
         for length in HISTORY_LENGTHS:
             session_id = contender.new_session()
             contender.fill(session_id, length)
@@ -230,17 +230,18 @@ def round_trip_table(client: Any, *, key_prefix: str = "bench:") -> list[dict[st
     return rows
 
 
-def list_sessions_table(client: Any, *, key_prefix: str = "bench:") -> list[dict[str, Any]]:
+def list_sessions_table(
+    client: Any, *, key_prefix: str = "bench:", reference: Any = None
+) -> list[dict[str, Any]]:
     """`list_sessions` round trips for 1, 10 and 100 sessions, lesson vs reference.
 
     Then half of the sessions expire (their keys are deleted, as expiry does) and the
     listing runs again: `stale_ids_left` counts the ids of expired sessions still
     stored in the user's index afterwards. Deterministic on a fresh fakeredis client.
-    The reference solution is withheld in the student copy; there the `reference`
-    rows are omitted.
+    Only `lesson` and `reference` keep an index of a user's sessions; the `reference`
+    rows are there only when a reference module is passed in.
     """
     silence_known_deprecations()
-    reference = _reference_module()
     rows = []
     for count in SESSION_COUNTS:
         user = f"{USER}-{count}"

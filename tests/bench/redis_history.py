@@ -1,14 +1,16 @@
-"""Benchmark: what a chat turn and a session listing cost in Redis, three ways.
+"""Benchmark: what a chat turn and a session listing cost in Redis, four ways.
 
-Compared, each behind the same `RunnableWithMessageHistory` prompt (system + history +
-input) and the same offline model:
+Compared, the first three behind the same `RunnableWithMessageHistory` prompt (system +
+history + input), all four with the same offline model:
 
 * `lesson`: the lesson's naive JSON-blob history (`memory_course/naive_redis_history.py`);
 * `community`: langchain-community's `RedisChatMessageHistory` (one `LPUSH` and one
   `EXPIRE` per message);
+* `service`: lesson 10's `memory_course.chat_service.RedisSessionHistory` (one `LRANGE`,
+  one `MULTI`/`EXEC`);
 * `reference`: `solutions.chat_application.ChatApplication` (one pipelined read, one
   `MULTI`/`EXEC`). It also updates session metadata and user indexes each turn; the
-  other two store the history only.
+  others store the history only.
 
 Measured on fakeredis and on the real Redis (`REDIS_URL`, default
 redis://127.0.0.1:6379/0; skipped with a note when unreachable):
@@ -16,14 +18,16 @@ redis://127.0.0.1:6379/0; skipped with a note when unreachable):
 * round trips and bytes sent per turn at history lengths 10, 50 and 500 (untrimmed),
   counted with `memory_course.redis_metrics.measure`;
 * turns per second, single-threaded and with 8 threads (one session each, history
-  at a steady 50 messages), plus what 8 threads sharing one session keep;
+  starting at 50 messages), plus what 8 threads sharing one session keep;
 * `list_sessions` round trips for 1, 10 and 100 sessions (lesson vs reference), and
   how many ids of expired sessions each leaves behind.
 
 The contenders and the count-only tables (`round_trip_table`, `list_sessions_table`)
 live in `memory_course.redis_costs`, so lesson 10 shows the same numbers without
-timings; this module adds the timings, the threads, the real server and the plot. On
-the real server every key lives under a unique prefix and is deleted afterwards.
+timings (and without the reference, which that package never imports: this module
+imports it and passes it in as `reference=`); this module adds the reference, the
+timings, the threads, the real server and the plot. On the real server every key
+lives under a unique prefix and is deleted afterwards.
 
     python -m tests.bench.redis_history [OUT_DIR]     # default: test-artifacts/bench
 """
@@ -43,6 +47,7 @@ from typing import Any
 import fakeredis
 import redis
 
+import solutions.chat_application as reference_solution
 from memory_course import silence_known_deprecations
 from memory_course.redis_costs import (
     HISTORY_LENGTHS,
@@ -66,6 +71,11 @@ __all__ = [
 ]
 
 THREADS = 8
+
+
+def _names(reference: Any) -> tuple[str, ...]:
+    """`IMPLEMENTATIONS`, without `reference` when no reference module is passed in."""
+    return tuple(n for n in IMPLEMENTATIONS if n != "reference" or reference is not None)
 
 
 # --- timings -------------------------------------------------------------------------
@@ -102,20 +112,21 @@ def _run_threads(count: int, work: Callable[[int], None]) -> None:
 
 
 def throughput_table(
-    client: Any, *, key_prefix: str = "bench:", turns: int = 60
+    client: Any, *, key_prefix: str = "bench:", turns: int = 60, reference: Any = None
 ) -> list[dict[str, Any]]:
     """Turns per second, 1 thread and `THREADS` threads, and one shared session.
 
-    Throughput runs give every thread its own session holding a steady
-    `STEADY_HISTORY` messages (the default limit). The shared-session run sends
-    `THREADS` x 10 turns to one untrimmed session and reports how many messages
-    were kept out of the expected number.
+    Throughput runs give every thread its own session starting at `STEADY_HISTORY`
+    messages (the default limit; `lesson` and `reference` stay there). The
+    shared-session run sends `THREADS` x 10 turns to one untrimmed session and reports
+    how many messages were kept out of the expected number. The `reference` rows are
+    there only when the reference module is passed in.
     """
     silence_known_deprecations()
     rows = []
     per_thread = max(1, turns * 2 // THREADS)
-    for name in IMPLEMENTATIONS:
-        contender = Contender(name, client, key_prefix, STEADY_HISTORY)
+    for name in _names(reference):
+        contender = Contender(name, client, key_prefix, STEADY_HISTORY, reference)
         for threads, turns_each in ((1, turns), (THREADS, per_thread)):
             sessions = [contender.new_session() for _ in range(threads)]
             for session_id in sessions:
@@ -132,7 +143,7 @@ def throughput_table(
                     "turns_per_second": threads * turns_each / elapsed,
                 }
             )
-        shared = Contender(name, client, f"{key_prefix}shared:", UNTRIMMED)
+        shared = Contender(name, client, f"{key_prefix}shared:", UNTRIMMED, reference)
         session_id = shared.new_session()
         _run_threads(THREADS, _conversation(shared, [session_id] * THREADS, 10))
         rows.append(
@@ -263,8 +274,13 @@ def _plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = {"lesson": "tab:red", "community": "tab:blue", "reference": "tab:green"}
-    width = 0.25
+    colours = {
+        "lesson": "tab:red",
+        "community": "tab:blue",
+        "service": "tab:orange",
+        "reference": "tab:green",
+    }
+    width = 0.2
     figure, axes = plt.subplots(2, 2, figsize=(12, 9))
     bytes_axis, trips_axis, list_axis, speed_axis = axes.flat
 
@@ -288,7 +304,7 @@ def _plot(
     for offset, name in enumerate(IMPLEMENTATIONS):
         mine = [r for r in costs if r["implementation"] == name]
         trips_axis.bar(
-            [i + (offset - 1) * width for i in range(len(mine))],
+            [i + (offset - 1.5) * width for i in range(len(mine))],
             [r["round_trips"] for r in mine],
             width,
             color=colours[name],
@@ -331,7 +347,7 @@ def _plot(
             for backend, threads in groups
         ]
         speed_axis.bar(
-            [i + (offset - 1) * width for i in range(len(groups))],
+            [i + (offset - 1.5) * width for i in range(len(groups))],
             values,
             width,
             color=colours[name],
@@ -358,25 +374,32 @@ def run(out_dir: Path) -> str:
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
+    reference = reference_solution
     fake = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-    costs = {"fakeredis": round_trip_table(fake)}
-    listing = {"fakeredis": list_sessions_table(fake)}
-    speeds = {"fakeredis": throughput_table(fake)}
+    costs = {"fakeredis": round_trip_table(fake, reference=reference)}
+    listing = {"fakeredis": list_sessions_table(fake, reference=reference)}
+    speeds = {"fakeredis": throughput_table(fake, reference=reference)}
     notes = []
     with _real_redis() as (client, prefix_or_note):
         if client is None:
             notes.append(prefix_or_note)
         else:
-            costs["real Redis"] = round_trip_table(client, key_prefix=prefix_or_note)
-            listing["real Redis"] = list_sessions_table(client, key_prefix=prefix_or_note)
-            speeds["real Redis"] = throughput_table(client, key_prefix=prefix_or_note)
+            costs["real Redis"] = round_trip_table(
+                client, key_prefix=prefix_or_note, reference=reference
+            )
+            listing["real Redis"] = list_sessions_table(
+                client, key_prefix=prefix_or_note, reference=reference
+            )
+            speeds["real Redis"] = throughput_table(
+                client, key_prefix=prefix_or_note, reference=reference
+            )
 
     lines = [
-        "## Redis chat history: lesson vs langchain-community vs reference",
+        "## Redis chat history: lesson vs langchain-community vs service vs reference",
         "",
         "Round trips and bytes are counted by `memory_course.redis_metrics` (a pipeline or a "
         "MULTI/EXEC is one round trip). The reference also updates session metadata and "
-        "user indexes in each turn; the other two store the history only. Byte counts on "
+        "user indexes in each turn; the others store the history only. Byte counts on "
         "the real server include its longer, unique key prefix.",
         "",
         "Timings are wall-clock on the machine at hand and vary between runs: with the "
