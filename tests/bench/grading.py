@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,6 +79,25 @@ def _class_folder(root: Path) -> None:
             shutil.copyfile(source / "chat_application.py", folder / "chat_application.py")
 
 
+def _grade_class(folder: Path, fill: Callable[[Path], object], options) -> tuple:
+    """`fill` a class folder in `folder`, grade it as a batch: the batch's summary, the
+    submissions each worker pid graded, and how many of each kind got each score."""
+    from grading.batch import grade_batch
+
+    root = folder / "class"
+    fill(root)
+    summary = grade_batch(root, folder / "out", options, progress=False)
+    per_worker = Counter(r.worker_pid for r in summary.results)
+    scores = Counter((r.submission.split("-", 1)[1], r.score) for r in summary.results)
+    return summary, per_worker, scores
+
+
+def _scores_line(scores: Counter) -> str:
+    return "Scores (kind, score: count): " + ", ".join(
+        f"{kind} {score:g}: {n}" for (kind, score), n in sorted(scores.items())
+    )
+
+
 LESSON = "lesson_03"
 
 
@@ -101,7 +121,6 @@ def _lesson_folder(root: Path) -> Counter:
 
 def run_lesson(out_dir: Path) -> str:
     """One lesson's attempt graded once, then a batch of 50; the figures as Markdown."""
-    from grading.batch import grade_batch
     from grading.runner import GradingOptions
 
     out_dir = Path(out_dir)
@@ -111,11 +130,7 @@ def run_lesson(out_dir: Path) -> str:
         grade = [sys.executable, "-m", "grading", "grade", "--assignment", LESSON]
         single_wall = _timed([*grade, str(REPO / "solutions"), "--out", folder])
         single = json.loads((Path(folder) / "results.json").read_text())
-        root = Path(folder) / "class"
-        _lesson_folder(root)
-        summary = grade_batch(root, Path(folder) / "out", options, progress=False)
-    per_worker = Counter(r.worker_pid for r in summary.results)
-    scores = Counter((r.submission.split("-", 1)[1], r.score) for r in summary.results)
+        summary, per_worker, scores = _grade_class(Path(folder), _lesson_folder, options)
     lines = [
         f"| {LESSON} | wall s |",
         "| --- | --- |",
@@ -125,8 +140,7 @@ def run_lesson(out_dir: Path) -> str:
         f"workers) | {summary.wall_time:.1f} |",
         "",
         f"Per attempt in the batch: {summary.wall_time / CLASS_SIZE:.2f} s of wall time.",
-        "Scores (kind, score: count): "
-        + ", ".join(f"{kind} {score:g}: {n}" for (kind, score), n in sorted(scores.items())),
+        _scores_line(scores),
     ]
     report = "\n".join(lines) + "\n"
     (out_dir / "grading-lesson.md").write_text(report, encoding="utf-8")
@@ -140,7 +154,6 @@ def run(out_dir: Path) -> str:
 
 def run_capstone(out_dir: Path) -> str:
     """Grade once, then a class of 50; return the figures as Markdown (also saved)."""
-    from grading.batch import grade_batch
     from grading.runner import GradingOptions
 
     out_dir = Path(out_dir)
@@ -159,11 +172,7 @@ def run_capstone(out_dir: Path) -> str:
         hang = json.loads((Path(folder) / "hang-out" / "results.json").read_text())
 
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as folder:
-        root = Path(folder) / "class"
-        _class_folder(root)
-        summary = grade_batch(root, Path(folder) / "out", options, progress=False)
-    per_worker = Counter(r.worker_pid for r in summary.results)
-    scores = Counter((r.submission.split("-", 1)[1], r.score) for r in summary.results)
+        summary, per_worker, scores = _grade_class(Path(folder), _class_folder, options)
     lines = [
         "| what | wall s |",
         "| --- | --- |",
@@ -179,8 +188,7 @@ def run_capstone(out_dir: Path) -> str:
         f"Per submission in the batch: {summary.wall_time / CLASS_SIZE:.2f} s of wall time.",
         "Submissions graded by each worker pid: "
         + ", ".join(f"{pid}: {count}" for pid, count in sorted(per_worker.items())),
-        "Scores (kind, score: count): "
-        + ", ".join(f"{kind} {score:g}: {n}" for (kind, score), n in sorted(scores.items())),
+        _scores_line(scores),
     ]
     report = "\n".join(lines) + "\n"
     (out_dir / "grading.md").write_text(report, encoding="utf-8")

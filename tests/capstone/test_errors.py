@@ -23,13 +23,17 @@ def test_unknown_and_deleted_sessions_raise_session_not_found(app):
     assert traces_of(app.redis, session_id) == []
 
 
-@pytest.mark.parametrize("message", ["", " ", "\n\t  ", "\u3000", "x" * (MAX_MESSAGE_CHARS + 1)])
-def test_empty_or_oversized_messages_raise_and_store_nothing(app, recording_model, message):
+def _assert_refused_before_anything_is_stored(app, recording_model, message, error) -> None:
     session_id = app.create_session("alice")
-    with pytest.raises(ValueError):
+    with pytest.raises(error):
         app.chat(session_id, message)
     assert app.get_session_info(session_id).message_count == 0
     assert recording_model.prompts == []
+
+
+@pytest.mark.parametrize("message", ["", " ", "\n\t  ", "\u3000", "x" * (MAX_MESSAGE_CHARS + 1)])
+def test_empty_or_oversized_messages_raise_and_store_nothing(app, recording_model, message):
+    _assert_refused_before_anything_is_stored(app, recording_model, message, ValueError)
 
 
 def test_message_of_exactly_the_limit_is_accepted(app):
@@ -40,18 +44,13 @@ def test_message_of_exactly_the_limit_is_accepted(app):
 
 @pytest.mark.parametrize("message", [None, 42, b"hello", ["hello"], HumanMessage("hello")])
 def test_non_str_messages_raise_type_error_and_store_nothing(app, recording_model, message):
-    session_id = app.create_session("alice")
-    with pytest.raises(TypeError):
-        app.chat(session_id, message)
-    assert app.get_session_info(session_id).message_count == 0
-    assert recording_model.prompts == []
+    _assert_refused_before_anything_is_stored(app, recording_model, message, TypeError)
 
 
-def test_lone_surrogates_are_rejected_before_storage(app):
-    session_id = app.create_session("alice")
-    with pytest.raises(ValueError):
-        app.chat(session_id, "broken \ud83d text")
-    assert app.get_session_info(session_id).message_count == 0
+def test_lone_surrogates_are_rejected_before_storage(app, recording_model):
+    _assert_refused_before_anything_is_stored(
+        app, recording_model, "broken \ud83d text", ValueError
+    )
 
 
 def test_unusual_text_round_trips_exactly(app):

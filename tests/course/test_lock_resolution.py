@@ -17,11 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +27,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from grading.gradescope import GRADING_LOCK, PIP_VERSION, SETUP_SH, build_autograder
+from tests.autograder import autograder_results, run_autograder_script, unpacked_autograder
 from tests.services import in_ci
 
 REPO = Path(__file__).resolve().parents[2]
@@ -230,28 +228,12 @@ def _stock_python() -> str:
 @pytest.mark.timeout(900)
 def test_autograder_installs_from_its_lock_and_grades_the_reference(package_index, tmp_path):
     # setup.sh as Gradescope runs it, on a stock interpreter, then one submission.
-    root = Path(tempfile.mkdtemp(prefix="autograder-"))
-    root.chmod(0o755)  # readable by the submission's own uid, like /autograder
-    try:
-        with zipfile.ZipFile(
-            build_autograder(REPO, tmp_path / "build" / "autograder.zip")
-        ) as archive:
-            archive.extractall(root / "source")
-        (root / "submission").mkdir()
-        shutil.copyfile(
-            REPO / "solutions" / "chat_application.py", root / "submission" / "chat_application.py"
-        )
-        python = _stock_python()
-        env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_SETUP_PYTHON": python}
-        env.pop("AUTOGRADER_PYTHON", None)
-        setup = subprocess.run(
-            ["bash", str(root / "source" / "setup.sh")],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert setup.returncode == 0, setup.stdout + setup.stderr
+    archive = build_autograder(REPO, tmp_path / "build" / "autograder.zip")
+    python = _stock_python()
+    env = {**os.environ, "AUTOGRADER_SETUP_PYTHON": python}
+    env.pop("AUTOGRADER_PYTHON", None)
+    with unpacked_autograder(archive, REPO / "solutions" / "chat_application.py") as root:
+        setup = run_autograder_script(root, "setup.sh", env, timeout=600)
         assert "Autograder Python: Python" in setup.stdout and python in setup.stdout
         installed = subprocess.run(
             [str(root / "venv" / "bin" / "python"), "-m", "pip", "list", "--format=json"],
@@ -261,15 +243,6 @@ def test_autograder_installs_from_its_lock_and_grades_the_reference(package_inde
         )
         names = {canonicalize_name(p["name"]) for p in json.loads(installed.stdout)}
         assert "jupyterlab" not in names and "playwright" not in names
-        run = subprocess.run(
-            ["bash", str(root / "source" / "run_autograder")],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert run.returncode == 0, run.stdout + run.stderr
-        results = json.loads((root / "results" / "results.json").read_text())
-        assert results["score"] == 60, results.get("output")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+        run_autograder_script(root, "run_autograder", env, timeout=300)
+        results = autograder_results(root)
+    assert results["score"] == 60, results.get("output")

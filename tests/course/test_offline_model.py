@@ -12,7 +12,9 @@ from langchain_tests.unit_tests import ChatModelUnitTests
 from memory_course.offline.offline_model import OfflineChatModel, RecordingChatModel
 
 
-class TestOfflineChatModelUnit(ChatModelUnitTests):
+class OfflineModelUnderTest:
+    """The model both standard suites build."""
+
     @property
     def chat_model_class(self) -> type[OfflineChatModel]:
         return OfflineChatModel
@@ -22,16 +24,12 @@ class TestOfflineChatModelUnit(ChatModelUnitTests):
         return {"model": "offline-memory-model"}
 
 
-class TestOfflineChatModelIntegration(ChatModelIntegrationTests):
+class TestOfflineChatModelUnit(OfflineModelUnderTest, ChatModelUnitTests):
+    pass
+
+
+class TestOfflineChatModelIntegration(OfflineModelUnderTest, ChatModelIntegrationTests):
     """The applicable integration tests: no tools, structured output or multimodal input."""
-
-    @property
-    def chat_model_class(self) -> type[OfflineChatModel]:
-        return OfflineChatModel
-
-    @property
-    def chat_model_params(self) -> dict:
-        return {"model": "offline-memory-model"}
 
     @property
     def has_tool_calling(self) -> bool:

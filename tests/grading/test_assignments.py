@@ -17,6 +17,7 @@ import pytest
 
 from grading.assignment import Assignment, AssignmentError, available, load
 from grading.runner import GradingOptions, grade
+from tests.grading.test_cli import run_grading
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "tests" / "fixtures" / "assignments" / "tiny"
@@ -46,16 +47,6 @@ def _code_strings(path: Path) -> list[tuple[int, str]]:
         and isinstance(node.value, str)
         and id(node) not in docstrings
     ]
-
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "grading", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_no_engine_module_names_the_capstone():
@@ -90,14 +81,14 @@ def test_the_capstone_is_declared_in_its_folder():
 
 
 def test_list_shows_the_assignments():
-    done = _run("list")
+    done = run_grading("list")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("chat_application ")
     assert "lesson_03 " in done.stdout and "(start from exercises/lesson_03.py)" in done.stdout
 
 
 def test_an_unknown_assignment_is_a_clear_error():
-    done = _run("check", "--assignment", "no_such_thing")
+    done = run_grading("check", "--assignment", "no_such_thing")
     assert done.returncode == 2
     assert "no assignment named 'no_such_thing' (available: chat_application, " in done.stderr
     with pytest.raises(AssignmentError, match="not an assignment"):

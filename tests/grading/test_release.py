@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from grading.release import (
     hidden_fingerprints,
     solution_fingerprints,
 )
+from tests.autograder import autograder_results, run_autograder_script, unpacked_autograder
 from tests.grading.test_outcomes import GRADESCOPE_SCHEMA, REPO
 
 # What a release is built from: a copy of these is a course to tamper with.
@@ -123,29 +123,15 @@ def test_gradescope_zip_grades_the_reference(tmp_path, assignment, solution, sco
     from grading.gradescope import build_autograder
 
     archive = build_autograder(REPO, tmp_path / "build" / "autograder.zip", assignment)
-    # Like /autograder on Gradescope: readable by the submission's own uid.
-    root = Path(tempfile.mkdtemp(prefix="autograder-"))
-    root.chmod(0o755)
-    request_cleanup = root
     with zipfile.ZipFile(archive) as opened:
         names = opened.namelist()
-        assert {"setup.sh", "run_autograder", "requirements.lock"} <= set(names)
-        assert any(name.startswith(f"grading/assignments/{assignment}/hidden/") for name in names)
-        opened.extractall(root / "source")
-    (root / "submission").mkdir()
-    shutil.copyfile(REPO / "solutions" / solution, root / "submission" / solution)
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
-    done = subprocess.run(
-        ["bash", str(root / "source" / "run_autograder")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    results = json.loads((root / "results" / "results.json").read_text())
+    assert {"setup.sh", "run_autograder", "requirements.lock"} <= set(names)
+    assert any(name.startswith(f"grading/assignments/{assignment}/hidden/") for name in names)
+    env = {**os.environ, "AUTOGRADER_PYTHON": sys.executable}
+    with unpacked_autograder(archive, REPO / "solutions" / solution) as root:
+        run_autograder_script(root, "run_autograder", env, timeout=300)
+        results = autograder_results(root)
     jsonschema.validate(results, GRADESCOPE_SCHEMA)
-    shutil.rmtree(request_cleanup)
     assert results["score"] == score
     assert all(test["status"] == "passed" for test in results["tests"])
 

@@ -79,27 +79,31 @@ def _lost() -> RedisConnectionError:
     return RedisConnectionError("Connection reset by peer")
 
 
-class _FailingTransaction:
-    """A MULTI/EXEC pipeline whose commands queue normally and whose EXEC fails."""
+class _Wrapper:
+    """Passes every attribute it does not define on to the object it wraps."""
 
-    def __init__(self, pipeline: Any) -> None:
-        self._pipeline = pipeline
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._pipeline, name)
+        return getattr(self._inner, name)
+
+
+class _FailingTransaction(_Wrapper):
+    """A MULTI/EXEC pipeline whose commands queue normally and whose EXEC fails."""
 
     def execute(self, *args: Any, **kwargs: Any) -> Any:
-        self._pipeline.reset()
+        self._inner.reset()
         raise _lost()
 
 
 class _AsyncFailingTransaction(_FailingTransaction):
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        await self._pipeline.reset()
+        await self._inner.reset()
         raise _lost()
 
 
-class WritesFail:
+class WritesFail(_Wrapper):
     """A Redis client (sync or asyncio) that reads normally and loses every transaction.
 
     Like Redis going away between the read of a turn and its write: `LRANGE`, `EXISTS`
@@ -107,11 +111,8 @@ class WritesFail:
     """
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._is_async = asyncio.iscoroutinefunction(type(inner).execute_command)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     def pipeline(self, transaction: bool = True, **kwargs: Any) -> Any:
         pipeline = self._inner.pipeline(transaction=transaction, **kwargs)
@@ -121,14 +122,8 @@ class WritesFail:
         return wrapper(pipeline)
 
 
-class ReadsFail:
+class ReadsFail(_Wrapper):
     """A sync Redis client whose `LRANGE` fails: the turn cannot even load its history."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     def lrange(self, *args: Any, **kwargs: Any) -> Any:
         raise _lost()

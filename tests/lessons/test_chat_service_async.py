@@ -40,20 +40,12 @@ from tests.services import real_redis_url
 
 
 @pytest.fixture
-def fake_server() -> fakeredis.FakeServer:
-    return fakeredis.FakeServer()
+def async_redis(fake_redis_server):
+    """A factory of asyncio clients on the fake server: one per app (one per event loop).
 
-
-@pytest.fixture
-def inspect_redis(fake_server):
-    """A synchronous client on the same fake server, to look at what the app stored."""
-    return fakeredis.FakeRedis(server=fake_server)
-
-
-@pytest.fixture
-def async_redis(fake_server):
-    """A factory of asyncio clients on the fake server: one per app (one per event loop)."""
-    return lambda: fakeredis.FakeAsyncRedis(server=fake_server)
+    `fake_redis`, a synchronous client of the same server, looks at what the app stored.
+    """
+    return lambda: fakeredis.FakeAsyncRedis(server=fake_redis_server)
 
 
 # -- the same contract as the sync app -------------------------------------------------------
@@ -75,7 +67,7 @@ def test_the_endpoints_are_coroutines_and_the_routes_match_the_sync_app(fake_red
     assert all(routes(async_app).values()), "async def: they run on the event loop"
 
 
-def test_an_async_conversation_remembers_over_http(serve, async_redis, inspect_redis):
+def test_an_async_conversation_remembers_over_http(serve, async_redis, fake_redis):
     client = serve(create_async_app(OfflineChatModel(), async_redis(), key_prefix="chat:"))
     first = client.post("/chat", json={"message": "Hi, I'm Alex"})
     assert first.status_code == 200
@@ -86,11 +78,11 @@ def test_an_async_conversation_remembers_over_http(serve, async_redis, inspect_r
         "/chat", json={"message": "What's my name?"}, headers={SESSION_HEADER: session_id}
     )
     assert second.json() == {"reply": "Your name is Alex."}
-    assert inspect_redis.llen(f"chat:{session_id}") == 4
-    assert 0 < inspect_redis.ttl(f"chat:{session_id}") <= 3600
+    assert fake_redis.llen(f"chat:{session_id}") == 4
+    assert 0 < fake_redis.ttl(f"chat:{session_id}") <= 3600
 
 
-def test_async_streaming_sends_tokens_then_done_and_saves(serve, async_redis, inspect_redis):
+def test_async_streaming_sends_tokens_then_done_and_saves(serve, async_redis, fake_redis):
     client = serve(create_async_app(OfflineChatModel(), async_redis(), key_prefix="chat:"))
     session_id = client.post("/chat", json={"message": "Hi, I'm Alex"}).headers[SESSION_HEADER]
 
@@ -99,7 +91,7 @@ def test_async_streaming_sends_tokens_then_done_and_saves(serve, async_redis, in
     names = [name for name, _ in events]
     assert names[-1] == "done" and set(names[:-1]) == {"token"}
     assert "".join(d["text"] for n, d in events if n == "token") == "Your name is Alex."
-    assert inspect_redis.llen(f"chat:{session_id}") == 4
+    assert fake_redis.llen(f"chat:{session_id}") == 4
 
 
 @pytest.mark.parametrize("make_app", [create_app, create_async_app])
@@ -161,7 +153,7 @@ def _session_with_one_turn(serve, async_redis) -> str:
     return good.post("/chat", json={"message": "Hi, I'm Alex"}).headers[SESSION_HEADER]
 
 
-def test_an_async_failed_save_is_a_503_and_stores_nothing(serve, async_redis, inspect_redis):
+def test_an_async_failed_save_is_a_503_and_stores_nothing(serve, async_redis, fake_redis):
     session_id = _session_with_one_turn(serve, async_redis)
     client = serve(
         create_async_app(OfflineChatModel(), WritesFail(async_redis()), key_prefix="chat:")
@@ -171,13 +163,11 @@ def test_an_async_failed_save_is_a_503_and_stores_nothing(serve, async_redis, in
     )
     assert response.status_code == 503
     assert "not kept" in response.json()["detail"]
-    assert inspect_redis.llen(f"chat:{session_id}") == 2
+    assert fake_redis.llen(f"chat:{session_id}") == 2
     assert client.get("/metrics").json()["turns"]["save_failed"] == 1
 
 
-def test_an_async_stream_whose_save_fails_ends_with_an_error_event(
-    serve, async_redis, inspect_redis
-):
+def test_an_async_stream_whose_save_fails_ends_with_an_error_event(serve, async_redis, fake_redis):
     session_id = _session_with_one_turn(serve, async_redis)
     client = serve(
         create_async_app(OfflineChatModel(), WritesFail(async_redis()), key_prefix="chat:")
@@ -187,27 +177,27 @@ def test_an_async_stream_whose_save_fails_ends_with_an_error_event(
     assert response.status_code == 200
     assert names[-1] == "error" and "done" not in names and "token" in names
     assert "not kept" in events[-1][1]["detail"]
-    assert inspect_redis.llen(f"chat:{session_id}") == 2
+    assert fake_redis.llen(f"chat:{session_id}") == 2
 
 
-def test_an_async_model_failure_is_a_503_and_saves_nothing(serve, async_redis, inspect_redis):
+def test_an_async_model_failure_is_a_503_and_saves_nothing(serve, async_redis, fake_redis):
     client = serve(create_async_app(BrokenModel(), async_redis()))
     response = client.post("/chat", json={"message": "Hi"})
     assert response.status_code == 503
     assert "model is unavailable" in response.json()["detail"]
-    assert not list(inspect_redis.scan_iter("*"))
+    assert not list(fake_redis.scan_iter("*"))
 
 
-def test_an_async_stream_that_fails_midway_saves_nothing(serve, async_redis, inspect_redis):
+def test_an_async_stream_that_fails_midway_saves_nothing(serve, async_redis, fake_redis):
     session_id = _session_with_one_turn(serve, async_redis)
     client = serve(create_async_app(FailsMidStreamModel(), async_redis(), key_prefix="chat:"))
     _, events = stream_chat(client, "Tell me more", {SESSION_HEADER: session_id})
     assert [name for name, _ in events] == ["token", "token", "error"]
-    assert inspect_redis.llen(f"chat:{session_id}") == 2
+    assert fake_redis.llen(f"chat:{session_id}") == 2
     assert client.get("/metrics").json()["turns"]["model_failed"] == 1
 
 
-def test_a_client_that_leaves_mid_stream_stores_nothing(serve, async_redis, inspect_redis):
+def test_a_client_that_leaves_mid_stream_stores_nothing(serve, async_redis, fake_redis):
     session_id = _session_with_one_turn(serve, async_redis)
     slow = create_async_app(SlowStreamingModel(delay=0.1), async_redis(), key_prefix="chat:")
     received = leave_mid_stream(serve(slow), {SESSION_HEADER: session_id})
@@ -217,23 +207,23 @@ def test_a_client_that_leaves_mid_stream_stores_nothing(serve, async_redis, insp
     assert wait_for(lambda: metrics.snapshot([])["turns"]["abandoned"] == 1)
     time.sleep(0.5)  # longer than the rest of the reply would have taken to stream
     gc.collect()  # and a late finalisation of the stream would not save it either
-    assert inspect_redis.llen(f"chat:{session_id}") == 2, "neither the question nor the reply"
+    assert fake_redis.llen(f"chat:{session_id}") == 2, "neither the question nor the reply"
     assert metrics.snapshot([])["turns"]["saved"] == 0
 
 
 # -- the async history, in process -------------------------------------------------------------
 
 
-async def test_the_async_history_reads_writes_and_expires(fake_server, inspect_redis):
+async def test_the_async_history_reads_writes_and_expires(fake_redis_server, fake_redis):
     store = AsyncSessionStore(
-        fakeredis.FakeAsyncRedis(server=fake_server), ttl_seconds=60, key_prefix="s:"
+        fakeredis.FakeAsyncRedis(server=fake_redis_server), ttl_seconds=60, key_prefix="s:"
     )
     history = store.history("a")
     assert await history.aget_messages() == []
     await history.aadd_messages([HumanMessage("Hi"), AIMessage("Hello")])
     await history.aadd_messages([])
     assert [m.content for m in await history.aget_messages()] == ["Hi", "Hello"]
-    assert 0 < inspect_redis.ttl("s:a") <= 60
+    assert 0 < fake_redis.ttl("s:a") <= 60
     assert await store.exists("a") and await store.session_sizes() == [2]
     await history.aclear()
     assert not await store.exists("a") and not await store.delete("a")

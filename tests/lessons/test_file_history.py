@@ -19,6 +19,7 @@ from memory_course.file_history import (
     validate_session_id,
 )
 from memory_course.subprocess_demo import run_and_kill, run_in_parallel, run_python
+from tests.lessons.history_support import append_from_threads
 
 NON_ASCII = "Café ☕, naïve Zoë, 日本語, emoji 🎉"
 
@@ -297,16 +298,7 @@ def test_a_reader_never_sees_a_partial_file(tmp_path: Path) -> None:
 
 def test_threads_sharing_one_instance_lose_nothing(tmp_path: Path) -> None:
     history = FileChatMessageHistory("threads", tmp_path)
-
-    def append(worker: int) -> None:
-        for n in range(20):
-            history.add_messages([HumanMessage(f"{worker}:{n}")])
-
-    threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    append_from_threads(history, workers=4, each=20)
     assert len(history.messages) == 80
 
 

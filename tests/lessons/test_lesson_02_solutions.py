@@ -69,26 +69,26 @@ def _dict_chain(llm):
     return RunnableParallel(output_message=prompt | llm, topic=itemgetter("topic"))
 
 
-def test_check_catches_the_missing_output_key(recording_model, store, get_history):
-    forgetful = RunnableWithMessageHistory(
-        _dict_chain(recording_model),
+def _dict_chat(llm, get_history, output_messages_key: str | None = None):
+    """`_dict_chain` with a history, told (or not) which output key holds the reply."""
+    return RunnableWithMessageHistory(
+        _dict_chain(llm),
         get_history,
         input_messages_key="input",
         history_messages_key="history",
+        output_messages_key=output_messages_key,
     )
+
+
+def test_check_catches_the_missing_output_key(recording_model, store, get_history):
+    forgetful = _dict_chat(recording_model, get_history)
     with pytest.raises(HistoryNotSavedError, match=r"KeyError\('output'\)"):
         invoke_and_check_saved(forgetful, {"input": "Hi, I'm Dana", "topic": "math"}, _config("d"))
     assert store["d"].messages == []
 
 
 def test_check_passes_the_fixed_chain_through(recording_model, store, get_history):
-    remembering = RunnableWithMessageHistory(
-        _dict_chain(recording_model),
-        get_history,
-        input_messages_key="input",
-        history_messages_key="history",
-        output_messages_key="output_message",
-    )
+    remembering = _dict_chat(recording_model, get_history, output_messages_key="output_message")
     inputs = {"input": "Hi, I'm Eve", "topic": "math"}
     result = invoke_and_check_saved(remembering, inputs, _config("e"))
     assert set(result) == {"output_message", "topic"}

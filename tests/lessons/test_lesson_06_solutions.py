@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from memory_course.file_history import FileChatMessageHistory
 from solutions.lesson_06 import BoundedFileChatMessageHistory, list_sessions
+from tests.lessons.history_support import append_from_threads
 
 
 def test_bounded_history_keeps_the_newest_messages(tmp_path: Path) -> None:
@@ -29,16 +29,7 @@ def test_bounded_history_trims_a_batch_larger_than_the_limit(tmp_path: Path) -> 
 
 def test_bounded_history_under_concurrent_writers(tmp_path: Path) -> None:
     history = BoundedFileChatMessageHistory("shared", tmp_path, max_messages=10)
-
-    def append(worker: int) -> None:
-        for n in range(15):
-            history.add_messages([HumanMessage(f"{worker}:{n}")])
-
-    threads = [threading.Thread(target=append, args=(w,)) for w in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    append_from_threads(history, workers=3, each=15)
     contents = [m.content for m in history.messages]
     assert len(contents) == 10
     assert {c.split(":")[0] for c in contents} <= {"0", "1", "2"}

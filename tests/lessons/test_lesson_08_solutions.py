@@ -12,17 +12,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from memory_course.offline.fake_redis_server import FakeRedisServer
 from memory_course.resilient_history import IdempotentRedisChatMessageHistory, bounded_redis_client
 from solutions.lesson_08 import RetryingChatMessageHistory, append_once
-from tests.lessons.test_resilient_history import free_loopback_port, losing_client, stored
-
-
-@pytest.fixture
-def port() -> int:
-    return free_loopback_port()
-
-
-@pytest.fixture
-def url(port: int) -> str:
-    return f"redis://127.0.0.1:{port}/0"
+from tests.lessons.test_resilient_history import losing_client, stored
 
 
 def test_retrying_history_recovers_from_lost_replies_without_duplicates(

@@ -12,7 +12,6 @@ command reach the server and its reply arrive, then closes the connection and ra
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -33,12 +32,6 @@ from memory_course.resilient_history import (
     bounded_redis_client,
 )
 from tests.services import real_redis_url
-
-
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class ReplyLosingConnection(redis.Connection):
@@ -94,16 +87,6 @@ def stored(url: str, key: str) -> list[str]:
 
 def turn(n: int) -> list[BaseMessage]:
     return [HumanMessage(f"question {n}"), AIMessage(f"answer {n}")]
-
-
-@pytest.fixture
-def port() -> int:
-    return free_loopback_port()
-
-
-@pytest.fixture
-def url(port: int) -> str:
-    return f"redis://127.0.0.1:{port}/0"
 
 
 @pytest.fixture

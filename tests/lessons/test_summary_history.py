@@ -30,6 +30,7 @@ TURNS = [
     ("I live in Lisbon", "Noted."),
     ("I like tea", "Noted."),
 ]
+CONFIG = {"configurable": {"session_id": "alex"}}
 
 
 def flaky_summarizer(failures: int) -> RunnableLambda:
@@ -105,20 +106,25 @@ def test_the_next_successful_fold_recovers() -> None:
     assert isinstance(head, SystemMessage) and head.content == SUMMARY_PREFIX + history.summary
 
 
-def test_under_runnable_with_message_history_the_name_is_not_lost() -> None:
-    """The save runs in a listener whose exceptions are only logged: nothing may be lost."""
-    history = SummaryBufferChatMessageHistory(flaky_summarizer(99), max_messages=4, keep_last=2)
+def _chat_told_every_turn(history: SummaryBufferChatMessageHistory) -> RunnableWithMessageHistory:
+    """A chat on the offline model over `history`, once the user has said each line of TURNS."""
     chat = RunnableWithMessageHistory(
         PROMPT | OfflineChatModel(),
         lambda session_id: history,
         input_messages_key="input",
         history_messages_key="history",
     )
-    config = {"configurable": {"session_id": "alex"}}
     for text, _ in TURNS:
-        chat.invoke({"input": text}, config)
+        chat.invoke({"input": text}, CONFIG)
+    return chat
 
-    reply = chat.invoke({"input": "What's my name?"}, config)
+
+def test_under_runnable_with_message_history_the_name_is_not_lost() -> None:
+    """The save runs in a listener whose exceptions are only logged: nothing may be lost."""
+    history = SummaryBufferChatMessageHistory(flaky_summarizer(99), max_messages=4, keep_last=2)
+    chat = _chat_told_every_turn(history)
+
+    reply = chat.invoke({"input": "What's my name?"}, CONFIG)
 
     assert reply.content == "Your name is Alex."
     assert history.failed_folds >= 1 and history.folds == 0
@@ -128,21 +134,13 @@ def test_under_runnable_with_message_history_the_name_is_not_lost() -> None:
 def test_facts_survive_a_fold_and_a_second_fold() -> None:
     """With a working summariser the name lives on in the summary, across folds."""
     history = SummaryBufferChatMessageHistory(OfflineChatModel(), max_messages=4, keep_last=2)
-    chat = RunnableWithMessageHistory(
-        PROMPT | OfflineChatModel(),
-        lambda session_id: history,
-        input_messages_key="input",
-        history_messages_key="history",
-    )
-    config = {"configurable": {"session_id": "alex"}}
-    for text, _ in TURNS:
-        chat.invoke({"input": text}, config)
+    chat = _chat_told_every_turn(history)
     assert history.folds == 1
     assert not any("Alex" in m.content for m in history.recent)
 
-    assert chat.invoke({"input": "What's my name?"}, config).content == "Your name is Alex."
+    assert chat.invoke({"input": "What's my name?"}, CONFIG).content == "Your name is Alex."
     # That save folded again: the second summary was written from the first one.
     assert history.folds == 2
     assert not any("Lisbon" in m.content for m in history.recent)
-    assert chat.invoke({"input": "Where do I live?"}, config).content == "You live in Lisbon."
-    assert chat.invoke({"input": "What's my name?"}, config).content == "Your name is Alex."
+    assert chat.invoke({"input": "Where do I live?"}, CONFIG).content == "You live in Lisbon."
+    assert chat.invoke({"input": "What's my name?"}, CONFIG).content == "Your name is Alex."
