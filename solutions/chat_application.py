@@ -582,6 +582,23 @@ def _discard(client: Any, keys: _Keys, session_id: str, users: Sequence[str]) ->
         pipe.execute()
 
 
+def _read_sessions(
+    client: Any, keys: _Keys, session_ids: Sequence[str]
+) -> list[tuple[_SessionRecord | None, int]]:
+    """Each session's record (None when gone) and message count, in one round trip."""
+    if not session_ids:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for session_id in session_ids:
+        pipe.hgetall(keys.info(session_id))
+        pipe.llen(keys.messages(session_id))
+    results = pipe.execute()
+    return [
+        (_SessionRecord.parse(session_id, results[2 * position]), results[2 * position + 1])
+        for position, session_id in enumerate(session_ids)
+    ]
+
+
 def _history_from_config(turn_history: _TurnHistory) -> _TurnHistory:
     """RWMH's history factory: the history `chat` already loaded for this turn."""
     return turn_history
@@ -761,11 +778,7 @@ class ChatApplication:
             return None
         session_id = canonical
         with _storage_errors():
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.hgetall(self._keys.info(session_id))
-            pipe.llen(self._keys.messages(session_id))
-            raw_info, count = pipe.execute()
-        record = _SessionRecord.parse(session_id, raw_info)
+            [(record, count)] = _read_sessions(self.redis, self._keys, [session_id])
         return record.info(count) if record else None
         # END SOLUTION
 
@@ -790,18 +803,11 @@ class ChatApplication:
         with _storage_errors():
             candidates = [_text(member) for member in self.redis.zrevrange(index, 0, -1)]
             ids = [sid for sid in candidates if _canonical_session_id(sid) is not None]
-            results: list[Any] = []
-            if ids:
-                pipe = self.redis.pipeline(transaction=False)
-                for session_id in ids:
-                    pipe.hgetall(self._keys.info(session_id))
-                    pipe.llen(self._keys.messages(session_id))
-                results = pipe.execute()
-            live: list[SessionInfo] = []
-            for position, session_id in enumerate(ids):
-                record = _SessionRecord.parse(session_id, results[2 * position])
-                if record is not None and user_id in record.audience:
-                    live.append(record.info(results[2 * position + 1]))
+            live = [
+                record.info(count)
+                for record, count in _read_sessions(self.redis, self._keys, ids)
+                if record is not None and user_id in record.audience
+            ]
             stale = set(candidates) - {info.session_id for info in live}
             if stale:
                 self.redis.zrem(index, *stale)
