@@ -12,8 +12,7 @@ import pytest
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
-from memory_course import RecordingChatModel
-from memory_course.offline.fake_redis_server import FakeRedisServer
+from memory_course import FakeRedisServer, RecordingChatModel
 from tests.services import real_database_url, real_redis_url
 
 

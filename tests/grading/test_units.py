@@ -492,7 +492,7 @@ def test_the_hardened_fake_redis_refuses_lua_escapes_and_keeps_serving(tmp_path)
     import redis
 
     from grading.services import harden_lua
-    from memory_course.offline.fake_redis_server import FakeRedisServer
+    from memory_course import FakeRedisServer
 
     if not harden_lua():
         pytest.skip("lupa is not installed: fakeredis has no Lua here")

@@ -9,7 +9,7 @@ import pytest
 import redis
 from langchain_core.messages import AIMessage, HumanMessage
 
-from memory_course.offline.fake_redis_server import FakeRedisServer
+from memory_course import FakeRedisServer
 from memory_course.resilient_history import IdempotentRedisChatMessageHistory, bounded_redis_client
 from solutions.lesson_08 import RetryingChatMessageHistory, append_once
 from tests.lessons.test_resilient_history import losing_client, stored

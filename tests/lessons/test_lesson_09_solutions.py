@@ -15,18 +15,10 @@ from langchain_core._api.deprecation import LangChainDeprecationWarning
 from langchain_core.chat_history import InMemoryChatMessageHistory
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from grading.assignments.lesson_09.helpers import CONVERSATION  # the graded tests' own
 from memory_course import OfflineChatModel, RecordingChatModel
 from memory_course.summary_history import SummaryBufferChatMessageHistory
 from solutions.lesson_09 import PROMPT, build_windowed_chat, legacy_to_history
-
-CONVERSATION = [
-    "Hi, I'm Alex",
-    "My favorite color is blue",
-    "I live in Lisbon",
-    "What's my name?",
-    "What's my favorite color?",
-    "Where do I live?",
-]
 
 
 def _texts(model: RecordingChatModel) -> list[list[tuple[str, str]]]:

@@ -12,9 +12,9 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
+from memory_course import OfflineChatModel, RecordingChatModel
 from memory_course.chat_service import SESSION_HEADER, SessionStore, create_app
 from memory_course.live_server import LiveServer
-from memory_course.offline.offline_model import OfflineChatModel, RecordingChatModel
 from solutions.lesson_10 import (
     add_history_endpoint,
     make_pinned_trimmer,

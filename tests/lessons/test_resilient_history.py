@@ -23,9 +23,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
-from memory_course import OfflineChatModel
+from memory_course import FakeRedisServer, OfflineChatModel
 from memory_course.clock import ManualClock
-from memory_course.offline.fake_redis_server import FakeRedisServer
 from memory_course.resilient_history import (
     IdempotentRedisChatMessageHistory,
     ResilientChatMessageHistory,
