@@ -17,7 +17,8 @@ The lessons import the modules at the top level, one job per module:
 Two subpackages hold the rest:
 
 - `offline`: the stand-ins that let the course run with no key, server or network
-  (`offline_model`, `openai_stub`, `fake_redis_server`, `offline_guard`);
+  (`offline_model`, `openai_stub`, `fake_redis_server`, `offline_guard`) and the
+  faults the lessons inject (`lost_replies`);
 - `tooling`: maintainers' tools the lessons never import (`navigation`,
   `notebook_runner`, `canary`).
 
@@ -32,6 +33,8 @@ from typing import Any
 
 _EXPORTS = {
     "FakeRedisServer": "memory_course.offline.fake_redis_server",
+    "LoseNext": "memory_course.offline.lost_replies",
+    "ReplyLosingConnection": "memory_course.offline.lost_replies",
     "OfflineChatModel": "memory_course.offline.offline_model",
     "RecordingChatModel": "memory_course.offline.offline_model",
     "describe_backends": "memory_course.factories",

@@ -23,7 +23,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from tenacity import retry, retry_if_exception_type, stop_after_attempt
 
-from memory_course import FakeRedisServer, OfflineChatModel
+from memory_course import FakeRedisServer, LoseNext, OfflineChatModel, ReplyLosingConnection
 from memory_course.clock import ManualClock
 from memory_course.resilient_history import (
     IdempotentRedisChatMessageHistory,
@@ -33,42 +33,11 @@ from memory_course.resilient_history import (
 from tests.services import real_redis_url
 
 
-class ReplyLosingConnection(redis.Connection):
-    """A redis-py connection that loses replies after the server has acted.
-
-    Plugged in through `connection_class`, redis-py's public hook for the connection
-    type. `lose` is shared by every connection of one client: while `lose[0] > 0`, the
-    reply to a command is read (so the command has run), then the connection is closed
-    and the `ConnectionError` redis-py raises when a server hangs up is raised instead.
-    Replies to the handshake a new connection sends are never lost.
-    """
-
-    def __init__(self, *, lose: list[int], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.lose = lose
-        self.connecting = False
-
-    def connect_check_health(self, *args, **kwargs):
-        self.connecting = True  # CLIENT SETINFO, AUTH, SELECT: not commands of ours
-        try:
-            return super().connect_check_health(*args, **kwargs)
-        finally:
-            self.connecting = False
-
-    def read_response(self, *args, **kwargs):
-        response = super().read_response(*args, **kwargs)  # the command has run
-        if self.lose[0] > 0 and not self.connecting:
-            self.lose[0] -= 1
-            self.disconnect()  # the reply never reaches the caller
-            raise redis.ConnectionError("Connection closed by server.")
-        return response
-
-
 def losing_client(url: str, lose_replies: int) -> redis.Redis:
     return redis.Redis.from_url(
         url,
         connection_class=ReplyLosingConnection,
-        lose=[lose_replies],
+        after_reply=LoseNext(lose_replies),
         socket_connect_timeout=2,
         socket_timeout=2,
         retry=Retry(NoBackoff(), 0),

@@ -4,15 +4,14 @@ It runs once the student's `lesson_08` is imported, and imports it by that name.
 Every store is the grader's fake Redis, reached through the client the grader injects,
 so what ends up stored is observed by the grader itself (`redis_store.dump()`).
 
-A lost reply is a real one for redis-py: a connection of `_ReplyLosingConnection` lets
-a command reach the fake Redis and run, reads its reply, then drops the connection and
-raises the `ConnectionError` redis-py raises when a server hangs up. The same hook lets
+A lost reply is a real one for redis-py: a `UnixReplyLosingConnection` (the course's
+`memory_course.offline.lost_replies`) lets a command reach the fake Redis and run, reads
+its reply, then drops the connection and raises the `ConnectionError` redis-py raises
+when a server hangs up. The same hook lets
 a second caller in at a chosen moment, so a race between two callers with the same
 token happens every time, in the same order. Every scene returns plain values (texts,
 counts, outcomes); verdicts are the grader's.
 """
-
-from collections.abc import Callable
 
 import lesson_08 as submission  # the student's module, imported first by the grader
 import redis
@@ -21,42 +20,17 @@ from langchain_core.messages import AIMessage, HumanMessage
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from memory_course.offline.lost_replies import LoseNext, UnixReplyLosingConnection
 from memory_course.resilient_history import IdempotentRedisChatMessageHistory
 
 SESSION = "s1"  # the history of RetryScene lives in the list "chat:s1"
-
-
-class _ReplyLosingConnection(redis.UnixDomainSocketConnection):
-    """Calls `after_reply()` once each reply of a command is read; True loses that reply.
-
-    The handshake a new connection sends (CLIENT SETINFO, SELECT) is left alone.
-    """
-
-    def __init__(self, *, after_reply: Callable[[], bool], **kwargs):
-        super().__init__(**kwargs)
-        self.after_reply = after_reply
-        self.connecting = False
-
-    def connect_check_health(self, *args, **kwargs):
-        self.connecting = True
-        try:
-            return super().connect_check_health(*args, **kwargs)
-        finally:
-            self.connecting = False
-
-    def read_response(self, *args, **kwargs):
-        response = super().read_response(*args, **kwargs)  # the command has run
-        if not self.connecting and self.after_reply():
-            self.disconnect()  # the reply never reaches the caller
-            raise redis.ConnectionError("Connection closed by server.")
-        return response
 
 
 def _client_like(client, after_reply=None):
     """A client of the same server as `client` (decoded replies) that fails at once.
 
     No hidden retries (redis-py's default would re-send a command itself); with
-    `after_reply`, its connections are `_ReplyLosingConnection`s.
+    `after_reply`, its connections lose the replies it picks.
     """
     options = {
         "path": client.connection_pool.connection_kwargs["path"],
@@ -68,7 +42,7 @@ def _client_like(client, after_reply=None):
         pool = redis.ConnectionPool(connection_class=redis.UnixDomainSocketConnection, **options)
     else:
         pool = redis.ConnectionPool(
-            connection_class=_ReplyLosingConnection, after_reply=after_reply, **options
+            connection_class=UnixReplyLosingConnection, after_reply=after_reply, **options
         )
     return redis.Redis(connection_pool=pool)
 
@@ -79,25 +53,12 @@ def _turn(texts):
     return [kinds[i % 2](text) for i, text in enumerate(texts)]
 
 
-class _LoseNext:
-    """Loses the next `count` replies."""
-
-    def __init__(self, count=0):
-        self.count = count
-
-    def __call__(self):
-        if self.count > 0:
-            self.count -= 1
-            return True
-        return False
-
-
 class RetryScene:
     """The student's history around `IdempotentRedisChatMessageHistory("s1")` on the
     fake Redis, whose client loses the next `lose` replies (see `lose`)."""
 
     def __init__(self, redis, attempts=3, lose=0):
-        self._lose = _LoseNext(lose)
+        self._lose = LoseNext(lose)
         store = IdempotentRedisChatMessageHistory(SESSION, _client_like(redis, self._lose))
         self.history = submission.RetryingChatMessageHistory(
             store, attempts=attempts, wait_seconds=0
