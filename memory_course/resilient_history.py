@@ -26,6 +26,7 @@ import redis
 from langchain_core.chat_history import BaseChatMessageHistory, InMemoryChatMessageHistory
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 from memory_course.clock import Clock, SystemClock
@@ -37,6 +38,7 @@ __all__ = [
     "PendingWrite",
     "ResilientChatMessageHistory",
     "bounded_redis_client",
+    "hashed_part",
 ]
 
 # Errors that mean "the store cannot be reached", as opposed to bugs (bad data, bad
@@ -68,6 +70,7 @@ def bounded_redis_client(url: str, *, timeout: float = 0.5, **kwargs: object) ->
 
 # KEYS[1]: the list of messages (JSON, oldest first); KEYS[2]: the set of stored ids.
 # ARGV: id1, json1, id2, json2, ... Appends each message whose id is new; returns how many.
+# On Redis Cluster both keys must hash to one slot (see `IdempotentRedisChatMessageHistory`).
 APPEND_ONCE_SCRIPT = """
 local appended = 0
 for i = 1, #ARGV, 2 do
@@ -80,28 +83,57 @@ return appended
 """
 
 
+def hashed_part(key: str) -> str:
+    """The part of `key` that Redis Cluster hashes to choose the key's slot.
+
+    That is the content of the first `{...}` in the key when it is not empty (the key's
+    hash tag), and the whole key otherwise: `chat:{alex}:ids` hashes as `alex`,
+    `chat:alex` and `chat:{}x` as themselves. Keys with the same hashed part share a slot.
+    """
+    start = key.find("{")
+    if start != -1:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+    return key
+
+
 class IdempotentRedisChatMessageHistory(BaseChatMessageHistory):
     """One session's messages in Redis; appending is idempotent by message id.
 
     Contract:
-    - Messages are kept in the list `{key_prefix}{session_id}`, oldest first, as JSON
-      (`message_to_dict`); their ids in the set `{key_prefix}{session_id}:ids`.
+    - Messages are kept in the list `{key_prefix}{session_id}` (`key`), oldest first, as
+      JSON (`message_to_dict`); their ids in a set (`ids_key`) on the same Redis Cluster
+      slot as the list, so that one script may touch both (a script, like a transaction,
+      may only touch keys of one slot: others fail with `CROSSSLOT`). The set is named
+      `{key_prefix}{<the list's name>}:ids`, `chat:{chat:alex}:ids` for the list
+      `chat:alex`: Redis Cluster hashes only the part in braces, here the list's own
+      name. When the list's name already has a hash tag (session `{alex}`: `chat:{alex}`),
+      the set is `chat:{alex}:ids`, which keeps that tag.
+    - A session id that makes both impossible (a `}` outside a hash tag) is a `ValueError`.
     - `add_messages` stores each message whose id is not yet stored, in order, atomically
       (one Lua script): calling it again with the same messages changes nothing.
     - A message without an id is given a fresh one, set on the message object itself, so
       retrying the same call reuses that id and stays idempotent.
     - Errors from Redis propagate unchanged: this class neither retries nor falls back.
-    - On Redis Cluster, a script may only touch keys of one hash slot, and the two keys
-      above hash to different slots (a `CROSSSLOT` error) unless they share a hash tag:
-      give a session id such as `{alex}`, so that only the part in braces is hashed and
-      `chat:{alex}` and `chat:{alex}:ids` land in the same slot.
     """
 
-    def __init__(self, session_id: str, client: redis.Redis, *, key_prefix: str = "chat:") -> None:
+    def __init__(
+        self, session_id: str, client: redis.Redis | RedisCluster, *, key_prefix: str = "chat:"
+    ) -> None:
         self.session_id = session_id
         self.client = client
         self.key = f"{key_prefix}{session_id}"
-        self.ids_key = f"{self.key}:ids"
+        if hashed_part(self.key) != self.key:  # the list's name has a hash tag: keep it
+            self.ids_key = f"{self.key}:ids"
+        else:  # the list's whole name becomes the set's hash tag
+            self.ids_key = f"{key_prefix}{{{self.key}}}:ids"
+        if hashed_part(self.ids_key) != hashed_part(self.key):
+            raise ValueError(
+                f"the key {self.key!r} has a brace outside a hash tag, so no other key can "
+                "share its Redis Cluster slot; use a session id without braces, or one "
+                "with a hash tag such as '{alex}'"
+            )
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]  # the base allows a property
