@@ -279,7 +279,7 @@ def list_sessions_table(
         assert len(listed) == count
         expired = ids[: count // 2]
         for session_id in expired:
-            client.delete(f"{key_prefix}reference:{session_id}:info")
+            client.delete(f"{key_prefix}reference:{{{key_prefix}reference:{session_id}}}:info")
         app.list_sessions(user)
         index = f"{key_prefix}reference:user:{user}:sessions"
         stale = sum(1 for s in expired if client.zscore(index, s) is not None)

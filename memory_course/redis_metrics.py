@@ -216,16 +216,31 @@ def _detach(client: Any, recorder: RedisMetrics) -> None:
         del pool.__dict__[_ATTRIBUTE]
 
 
+def _node_clients(client: Any) -> list[Any]:
+    """`client`, or for a Redis Cluster client the client of each node it knows.
+
+    A cluster client keeps one connection pool per node, so its round trips are counted
+    on every node's pool; commands sent to several nodes together (a pipeline across
+    slots) count one round trip per node.
+    """
+    if getattr(client, "connection_pool", None) is None and callable(
+        getattr(client, "get_nodes", None)
+    ):
+        nodes = [node.redis_connection for node in client.get_nodes()]
+        return [node for node in nodes if node is not None] or [client]
+    return [client]
+
+
 @contextmanager
 def measure(client: Any, *clients: Any) -> Iterator[RedisMetrics]:
     """Count round trips and bytes sent by `client` (and any further `clients`).
 
-    Accepts `redis.Redis` and `fakeredis.FakeRedis` (sync) clients, including several
-    clients sharing one pool. Measurements may nest; each gets its own counts.
+    Accepts `redis.Redis`, `redis.cluster.RedisCluster` and `fakeredis.FakeRedis` (sync)
+    clients, including several clients sharing one pool. Measurements may nest; each gets its own counts.
     Raises `TypeError` for an object without a redis-py connection pool.
     """
     recorder = RedisMetrics()
-    measured: Sequence[Any] = (client, *clients)
+    measured: Sequence[Any] = [node for each in (client, *clients) for node in _node_clients(each)]
     attached: list[Any] = []
     try:
         for each in measured:

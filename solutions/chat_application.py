@@ -13,9 +13,23 @@ Data layout, for a key prefix `P` (default `chat:`); all keys of a session share
 TTL and every turn refreshes all of them together:
 
     P<session_id>               list  the messages, oldest first, JSON per message
-    P<session_id>:info          hash  user_id, created_at, last_active, shared:<user_id>
+    P{P<session_id>}:info       hash  user_id, created_at, last_active, shared:<user_id>
     Puser:<user_id>:sessions    zset  ids of sessions the user can see, scored by
                                       last activity (integer microseconds)
+
+The braces are a Redis Cluster hash tag: a cluster hashes only what they enclose, the
+messages key's own name, so a session's two keys land in the same slot (the messages
+key, without braces, hashes whole) and one transaction may touch both. Hence a
+`key_prefix` may not contain braces itself. A user's index lives in a slot of its own.
+On one Redis, each write is a single `MULTI`/`EXEC` over the session's keys and the
+indexes together. On a cluster (`redis.cluster.RedisCluster` as `redis_client`, or a
+`redis+cluster://` URL) a transaction cannot span slots, so the session's keys keep
+their `MULTI`/`EXEC` and the indexes follow in one pipeline (one round trip per node,
+sent together). What that gives up, and how the app stays correct: messages and their
+session's metadata still change together; an index may briefly keep the id of a gone
+session (`list_sessions` prunes it on the way) or miss a new one when the second step
+fails (the call raises `StorageUnavailableError`, and the session's keys expire on their
+TTL).
 
 Cost of a turn (`chat`), measured with `memory_course.redis_metrics.measure`:
 
@@ -95,7 +109,7 @@ from __future__ import annotations
 import json
 import unicodedata
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -114,6 +128,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import ConfigurableFieldSpec
 from langchain_core.runnables.history import RunnableWithMessageHistory
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 from memory_course import get_chat_model
@@ -370,9 +385,7 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
         if not payloads:
             return
         with _storage_errors():
-            pipe = self.redis_client.pipeline(transaction=True)
-            self._queue_append(pipe, payloads)
-            results = pipe.execute()
+            results = self._write(payloads)
         self._appended(messages, results)
         # END SOLUTION
 
@@ -390,8 +403,14 @@ class LimitedRedisChatHistory(BaseChatMessageHistory):
         # END SOLUTION
 
     # BEGIN SOLUTION NO PROMPT
+    def _write(self, payloads: list[bytes]) -> list[Any]:
+        """The append's one transaction (one key: one slot on a cluster); its results."""
+        pipe = self.redis_client.pipeline(transaction=True)
+        self._queue_append(pipe, payloads)
+        return list(pipe.execute())
+
     def _queue_append(self, pipe: Any, payloads: list[bytes]) -> None:
-        """Queue the transaction's commands; subclasses add theirs around these."""
+        """Queue the append's commands; subclasses add theirs around these."""
         pipe.rpush(self.key, *payloads)
         pipe.ltrim(self.key, -self.max_messages, -1)
         pipe.expire(self.key, self.ttl_seconds)
@@ -502,7 +521,8 @@ class _Keys:
         return f"{self.prefix}{session_id}"
 
     def info(self, session_id: str) -> str:
-        return f"{self.prefix}{session_id}:info"
+        # The messages key as the hash tag: the same Redis Cluster slot as that key.
+        return f"{self.prefix}{{{self.messages(session_id)}}}:info"
 
     def user_index(self, user_id: str) -> str:
         return f"{self.prefix}user:{user_id}:sessions"
@@ -539,18 +559,23 @@ class _TurnHistory(LimitedRedisChatHistory):
         except Exception as error:
             self.error = error
 
-    def _queue_append(self, pipe: Any, payloads: list[bytes]) -> None:
+    def _write(self, payloads: list[bytes]) -> list[Any]:
         now = _now()
         info_key = self._keys.info(self.session_id)
-        # Must stay first: its result (0 = field updated, 1 = field created) tells
-        # whether the session still existed when the transaction ran.
-        pipe.hset(info_key, "last_active", _iso(now))
-        pipe.expire(info_key, self.ttl_seconds)
-        super()._queue_append(pipe, payloads)
-        for user_id in self._audience:
-            index = self._keys.user_index(user_id)
-            pipe.zadd(index, {self.session_id: _score(now)})
-            pipe.expire(index, self.ttl_seconds)
+
+        def session_part(pipe: Any) -> None:
+            # Must stay first: its result (0 = field updated, 1 = field created) tells
+            # whether the session still existed when the transaction ran.
+            pipe.hset(info_key, "last_active", _iso(now))
+            pipe.expire(info_key, self.ttl_seconds)
+            self._queue_append(pipe, payloads)
+
+        def index_part(pipe: Any) -> None:
+            _queue_index_scores(
+                pipe, self._keys, self.session_id, self._audience, now, self.ttl_seconds
+            )
+
+        return _write(self.redis_client, session_part, index_part)
 
     def _appended(self, messages: list[BaseMessage], results: list[Any]) -> None:
         if results[0]:
@@ -571,15 +596,62 @@ class _TurnHistory(LimitedRedisChatHistory):
             raise RuntimeError("the turn was not stored: the chain never wrote its history")
 
 
+def _is_cluster(client: Any) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def _write(
+    client: Any, session_part: Callable[[Any], None], index_part: Callable[[Any], None]
+) -> list[Any]:
+    """One write: `session_part` queues commands on one session's keys (one slot),
+    `index_part` on users' indexes; returns the results of `session_part`'s commands.
+
+    One Redis: both in one `MULTI`/`EXEC`, one round trip. A cluster refuses a
+    transaction across slots: the session's commands keep theirs, then the indexes'
+    follow in one pipeline (see the module docstring for what that gives up).
+    """
+    pipe = client.pipeline(transaction=True)
+    session_part(pipe)
+    if not _is_cluster(client):
+        count = len(pipe)
+        index_part(pipe)
+        return list(pipe.execute())[:count]
+    results = list(pipe.execute())
+    indexes = client.pipeline(transaction=False)
+    index_part(indexes)
+    if len(indexes):
+        indexes.execute()
+    return results
+
+
+def _queue_index_scores(
+    pipe: Any,
+    keys: _Keys,
+    session_id: str,
+    users: Sequence[str],
+    when: datetime,
+    ttl_seconds: int,
+) -> None:
+    """List `session_id` in each of `users`' indexes, scored by `when`, TTL refreshed."""
+    for user_id in users:
+        index = keys.user_index(user_id)
+        pipe.zadd(index, {session_id: _score(when)})
+        pipe.expire(index, ttl_seconds)
+
+
 def _discard(client: Any, keys: _Keys, session_id: str, users: Sequence[str]) -> None:
-    """Remove a session's keys and its id from `users`' indexes (one transaction)."""
-    with _storage_errors():
-        pipe = client.pipeline(transaction=True)
+    """Remove a session's keys and its id from `users`' indexes."""
+
+    def session_part(pipe: Any) -> None:
         pipe.delete(keys.info(session_id))
         pipe.delete(keys.messages(session_id))
+
+    def index_part(pipe: Any) -> None:
         for user_id in users:
             pipe.zrem(keys.user_index(user_id), session_id)
-        pipe.execute()
+
+    with _storage_errors():
+        _write(client, session_part, index_part)
 
 
 def _read_sessions(
@@ -604,16 +676,23 @@ def _history_from_config(turn_history: _TurnHistory) -> _TurnHistory:
     return turn_history
 
 
-def _client_from_url(redis_url: str) -> redis.Redis:
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def _client_from_url(redis_url: str) -> redis.Redis | RedisCluster:
     # Bounded timeouts: an outage raises instead of hanging. No automatic retries:
     # a retried transaction whose reply was lost would store a turn twice. Options in
     # the URL (e.g. "?socket_timeout=0.5") take precedence over these defaults.
-    return redis.Redis.from_url(
-        redis_url,
-        socket_connect_timeout=DEFAULT_SOCKET_CONNECT_TIMEOUT,
-        socket_timeout=DEFAULT_SOCKET_TIMEOUT,
-        retry=Retry(NoBackoff(), 0),
-    )
+    options: dict[str, Any] = {
+        "socket_connect_timeout": DEFAULT_SOCKET_CONNECT_TIMEOUT,
+        "socket_timeout": DEFAULT_SOCKET_TIMEOUT,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    scheme, separator, rest = redis_url.partition("://")
+    if separator and scheme.lower() in _CLUSTER_SCHEMES:
+        # A startup node of a Redis Cluster: the client discovers the others.
+        return RedisCluster.from_url(f"{_CLUSTER_SCHEMES[scheme.lower()]}://{rest}", **options)
+    return redis.Redis.from_url(redis_url, **options)
 
 
 def _reply_text(reply: Any) -> str:
@@ -671,6 +750,8 @@ class ChatApplication:
             raise TypeError("system_prompt must be a str")
         if not isinstance(key_prefix, str) or not key_prefix:
             raise ValueError("key_prefix must be a non-empty str")
+        if "{" in key_prefix or "}" in key_prefix:
+            raise ValueError("key_prefix may not contain braces: the app places the hash tags")
         _check_encodable(key_prefix, "key_prefix")
         self.key_prefix = key_prefix  # give each deployment (or test) its own
         self._keys = _Keys(key_prefix)
@@ -838,12 +919,16 @@ class ChatApplication:
             )
             if record is None:
                 return False
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.delete(self._keys.info(session_id))
-            pipe.delete(self._keys.messages(session_id))
-            for user_id in record.audience:
-                pipe.zrem(self._keys.user_index(user_id), session_id)
-            deleted_info = pipe.execute()[0]
+
+            def session_part(pipe: Any) -> None:
+                pipe.delete(self._keys.info(session_id))
+                pipe.delete(self._keys.messages(session_id))
+
+            def index_part(pipe: Any) -> None:
+                for user_id in record.audience:
+                    pipe.zrem(self._keys.user_index(user_id), session_id)
+
+            deleted_info = _write(self.redis, session_part, index_part)[0]
         return bool(deleted_info)
         # END SOLUTION
 
@@ -910,14 +995,23 @@ class ChatApplication:
                 raise PermissionError(f"{owner_id!r} does not own session {session_id}")
             if with_user_id == owner_id:
                 return
-            index = self._keys.user_index(with_user_id)
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.exists(info_key)  # 0: deleted or expired since the read above
-            pipe.hset(info_key, f"shared:{with_user_id}", _iso(_now()))
-            pipe.expire(info_key, self.session_ttl, nx=True)  # only a recreated hash
-            pipe.zadd(index, {session_id: _score(record.last_active)})
-            pipe.expire(index, self.session_ttl)
-            still_there = pipe.execute()[0]
+
+            def session_part(pipe: Any) -> None:
+                pipe.exists(info_key)  # 0: deleted or expired since the read above
+                pipe.hset(info_key, f"shared:{with_user_id}", _iso(_now()))
+                pipe.expire(info_key, self.session_ttl, nx=True)  # only a recreated hash
+
+            def index_part(pipe: Any) -> None:
+                _queue_index_scores(
+                    pipe,
+                    self._keys,
+                    session_id,
+                    [with_user_id],
+                    record.last_active,
+                    self.session_ttl,
+                )
+
+            still_there = _write(self.redis, session_part, index_part)[0]
         if not still_there:
             with suppress(StorageUnavailableError):  # the recreated hash has a TTL
                 _discard(self.redis, self._keys, session_id, [with_user_id])
@@ -1007,18 +1101,20 @@ class ChatApplication:
         if forked_from is not None:
             info["forked_from"] = forked_from
         info_key = self._keys.info(session_id)
-        index = self._keys.user_index(user_id)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(info_key, mapping=info)
-        pipe.expire(info_key, self.session_ttl)
-        if payloads:
-            messages_key = self._keys.messages(session_id)
-            pipe.rpush(messages_key, *payloads)
-            pipe.ltrim(messages_key, -self.max_messages, -1)
-            pipe.expire(messages_key, self.session_ttl)
-        pipe.zadd(index, {session_id: _score(now)})
-        pipe.expire(index, self.session_ttl)
-        pipe.execute()
+
+        def session_part(pipe: Any) -> None:
+            pipe.hset(info_key, mapping=info)
+            pipe.expire(info_key, self.session_ttl)
+            if payloads:
+                messages_key = self._keys.messages(session_id)
+                pipe.rpush(messages_key, *payloads)
+                pipe.ltrim(messages_key, -self.max_messages, -1)
+                pipe.expire(messages_key, self.session_ttl)
+
+        def index_part(pipe: Any) -> None:
+            _queue_index_scores(pipe, self._keys, session_id, [user_id], now, self.session_ttl)
+
+        _write(self.redis, session_part, index_part)
 
     # END SOLUTION
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the offline model, fake and real Redis, SQLite and PostgreSQL."""
+"""Shared fixtures: the offline model, fake and real Redis, a Redis Cluster, SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -47,11 +48,24 @@ def redis_prefix() -> str:
     return f"test:{uuid.uuid4().hex[:12]}:"
 
 
-@pytest.fixture(params=["fakeredis", "redis"])
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A 3-master Redis Cluster of the suite's own, started once (`tests/redis_cluster.py`);
+    without `redis-server` the test fails under CI and skips elsewhere."""
+    from tests.redis_cluster import cluster_or_skip
+
+    with cluster_or_skip() as running:
+        yield running
+
+
+@pytest.fixture(params=["fakeredis", "redis", pytest.param("cluster", marks=pytest.mark.cluster)])
 def any_redis(request):
-    """Each test using this runs twice: on fakeredis and on the real Redis."""
+    """Each test using this runs three times: on fakeredis, on the real Redis and on a
+    Redis Cluster (`redis.cluster.RedisCluster`)."""
     if request.param == "fakeredis":
         return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    if request.param == "cluster":
+        return request.getfixturevalue("redis_cluster").client
     return request.getfixturevalue("real_redis")
 
 

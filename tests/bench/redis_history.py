@@ -12,8 +12,10 @@ history + input), all four with the same offline model:
   `MULTI`/`EXEC`). It also updates session metadata and user indexes each turn; the
   others store the history only.
 
-Measured on fakeredis and on the real Redis (`REDIS_URL`, default
-redis://127.0.0.1:6379/0; skipped with a note when unreachable):
+Measured on fakeredis, on the real Redis (`REDIS_URL`, default
+redis://127.0.0.1:6379/0; skipped with a note when unreachable) and, for the round trips
+and bytes of a turn, on a 3-master Redis Cluster the benchmark starts itself
+(`tests/redis_cluster.py`; skipped with a note without `redis-server`):
 
 * round trips and bytes sent per turn at history lengths 10, 50 and 500 (untrimmed),
   counted with `memory_course.redis_metrics.measure`;
@@ -179,6 +181,18 @@ def _real_redis() -> Iterator[tuple[Any, str] | tuple[None, str]]:
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])
         client.close()
+
+
+@contextmanager
+def _redis_cluster() -> Iterator[tuple[Any, str] | tuple[None, str]]:
+    """A 3-master Redis Cluster of the benchmark's own (`tests/redis_cluster.py`)."""
+    from tests.redis_cluster import local_redis_cluster, missing_binaries
+
+    if missing := missing_binaries():
+        yield None, f"Redis Cluster skipped: {' and '.join(missing)} not on PATH"
+        return
+    with local_redis_cluster() as cluster:
+        yield cluster.client, "bench:"
 
 
 def _ratio(value: float, base: float) -> str:
@@ -394,13 +408,24 @@ def run(out_dir: Path) -> str:
                 client, key_prefix=prefix_or_note, reference=reference
             )
 
+    with _redis_cluster() as (cluster, prefix_or_note):
+        if cluster is None:
+            notes.append(prefix_or_note)
+        else:
+            costs["Redis Cluster, 3 masters"] = round_trip_table(
+                cluster, key_prefix=prefix_or_note, reference=reference
+            )
+
     lines = [
         "## Redis chat history: lesson vs langchain-community vs service vs reference",
         "",
         "Round trips and bytes are counted by `memory_course.redis_metrics` (a pipeline or a "
         "MULTI/EXEC is one round trip). The reference also updates session metadata and "
         "user indexes in each turn; the others store the history only. Byte counts on "
-        "the real server include its longer, unique key prefix.",
+        "the real server include its longer, unique key prefix. On Redis Cluster the "
+        "reference's transaction covers the session's own keys (one hash slot); the user "
+        "indexes, in other slots, follow in one pipeline: one more exchange per node "
+        "holding an index, sent together.",
         "",
         "Timings are wall-clock on the machine at hand and vary between runs: with the "
         "offline model most of a turn is LangChain's own work (it serialises the whole "

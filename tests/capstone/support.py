@@ -28,6 +28,17 @@ class CallbackModel(RecordingChatModel):
         return super()._reply(messages, stop)
 
 
+def is_cluster(client) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(client, RedisCluster)
+
+
+def primaries(client) -> int:
+    """How many nodes hold data: 1, or a cluster's masters."""
+    return len(client.get_primaries()) if is_cluster(client) else 1
+
+
 def keys_under(client, prefix: str = "chat:") -> list[str]:
     return sorted(k.decode() for k in client.scan_iter(match=f"{prefix}*", count=1000))
 

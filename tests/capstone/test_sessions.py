@@ -11,7 +11,7 @@ import pytest
 
 from memory_course.redis_metrics import measure
 from solutions.chat_application import MAX_USER_ID_CHARS, SessionInfo, SessionNotFoundError
-from tests.capstone.support import keys_under, traces_of
+from tests.capstone.support import keys_under, primaries, traces_of
 
 
 def test_create_session_returns_distinct_uuid4_strings(app):
@@ -118,7 +118,9 @@ def test_list_sessions_round_trips_do_not_depend_on_the_number_of_sessions(
     with measure(any_redis) as metrics:
         listed = app.list_sessions("alice")
     assert {i.session_id for i in listed} == created
-    assert metrics.round_trips == 2
+    # The index, then every session's metadata in one pipeline: on a cluster one round
+    # trip per node holding some of them, sent together.
+    assert 2 <= metrics.round_trips <= 1 + primaries(any_redis)
 
 
 def test_list_sessions_prunes_dead_ids_in_one_more_round_trip(make_app, any_redis, redis_prefix):
@@ -126,16 +128,16 @@ def test_list_sessions_prunes_dead_ids_in_one_more_round_trip(make_app, any_redi
     keep = app.create_session("alice")
     dead = [app.create_session("alice") for _ in range(5)]
     for session_id in dead:  # as if they expired
-        any_redis.delete(f"{redis_prefix}{session_id}:info")
+        any_redis.delete(f"{redis_prefix}{{{redis_prefix}{session_id}}}:info")
     with measure(any_redis) as metrics:
         assert [i.session_id for i in app.list_sessions("alice")] == [keep]
-    assert metrics.round_trips == 3
+    assert 3 <= metrics.round_trips <= 2 + primaries(any_redis)
     assert metrics.commands[-1] == "ZREM"
     for session_id in dead:
         assert traces_of(any_redis, session_id, redis_prefix) == []
     with measure(any_redis) as metrics:
         app.list_sessions("alice")
-    assert metrics.round_trips == 2
+    assert metrics.round_trips == 2  # the index, then the one live session's metadata
 
 
 # --- deletion ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Lessons 8 and 10 on a real Redis Cluster: 3 masters of `redis-server` on loopback.
 
-The cluster is started once for this module (`tests/redis_cluster.py`) and stopped at the
-end; every test writes under a key prefix of its own. Without `redis-server` and
+The cluster is started once for the run (the `redis_cluster` fixture of tests/conftest.py,
+from `tests/redis_cluster.py`); every test writes under a key prefix of its own. Without `redis-server` and
 `redis-cli` the tests fail under `CI=true` and are skipped elsewhere.
 
 - Lesson 8: the append-once script touches two keys, the list of messages and the set
@@ -35,17 +35,16 @@ from memory_course.resilient_history import (
     IdempotentRedisChatMessageHistory,
     hashed_part,
 )
-from tests.redis_cluster import LocalRedisCluster, cluster_or_skip
+from tests.redis_cluster import LocalRedisCluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(60)]
 
 WORKERS, PER_WORKER = 8, 25
 
 
-@pytest.fixture(scope="session")
-def cluster():
-    with cluster_or_skip() as running:
-        yield running
+@pytest.fixture
+def cluster(redis_cluster):
+    return redis_cluster
 
 
 def run_workers(work) -> None:
