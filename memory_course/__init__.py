@@ -12,6 +12,8 @@ The lessons import the modules at the top level, one job per module:
 - `chat_service`, `live_server`: lesson 10's FastAPI app and a uvicorn thread to serve it;
 - `redis_metrics`: Redis round trips and bytes per operation; `redis_costs`: what a turn
   costs per storage design, against `naive_redis_history` (the lesson's first attempt);
+- `cluster_slots`: what Redis Cluster's slots mean for the course's keys (lesson 10):
+  slots and hash tags computed offline, and a cross-slot transaction tried on a real cluster;
 - `subprocess_demo`: child Python processes for lessons that need a second process.
 
 Two subpackages hold the rest:

@@ -9,7 +9,11 @@ from `tests/redis_cluster.py`); every test writes under a key prefix of its own.
   (`CROSSSLOT`); the history's hash-tagged names put them on one slot, where a retried
   append is stored once, even from 8 threads at a time.
 - Lesson 10: the chat service, one list per session, served over HTTP with a
-  `RedisCluster` as its Redis client.
+  `RedisCluster` as its Redis client; and the section on slots
+  (`memory_course.cluster_slots`): the slots it computes offline are the ones the nodes
+  answer, a transaction over the capstone's un-tagged keys is refused while one over a
+  tagged session's keys runs, what a node itself answers to a cross-slot `MULTI`, and
+  why a cluster client that retries can store a transaction twice.
 """
 
 from __future__ import annotations
@@ -30,6 +34,12 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from memory_course import OfflineChatModel
 from memory_course.chat_service import SESSION_HEADER, create_app
+from memory_course.cluster_slots import (
+    capstone_keys,
+    cross_slot_attempt,
+    master_ranges,
+    slot_table,
+)
 from memory_course.resilient_history import (
     APPEND_ONCE_SCRIPT,
     IdempotentRedisChatMessageHistory,
@@ -295,3 +305,152 @@ def test_concurrent_turns_over_http_lose_nothing(cluster, serve, redis_prefix):
     assert 0 < cluster.client.ttl(key) <= 600
     assert app.state.metrics.snapshot([])["turns"]["saved"] == 200
     cluster.client.delete(key)
+
+
+# -- lesson 10: slots, hash tags and CROSSSLOT (memory_course.cluster_slots) ---------------
+
+SLOT_EXAMPLES = [
+    *capstone_keys("s1", "alex", tagged=False),
+    *capstone_keys("s1", "alex"),
+    "chat:{chat:s1}:ids",
+    "{alex}{bob}",
+    "chat:{}{alex}",
+    "chat:{alex",
+    *(f"chat:session-{n}" for n in range(50)),
+]
+
+
+def test_slot_table_agrees_with_the_cluster(cluster):
+    """Every slot is the one a node answers to CLUSTER KEYSLOT, owned by the master
+    (1, 2 or 3 in slot order) that CLUSTER SLOTS names."""
+    ranges = sorted(cluster.client.cluster_slots())  # [(first, last), ...] of the 3 masters
+    assert ranges == master_ranges(3)
+    for row in slot_table(SLOT_EXAMPLES):
+        assert row.slot == cluster.client.cluster_keyslot(row.key), row.key
+        low, high = ranges[row.master - 1]
+        assert low <= row.slot <= high, row
+
+
+def test_a_transaction_over_the_untagged_layout_is_refused(cluster):
+    """The lesson's example (nothing is written: the transaction only reads)."""
+    untagged = capstone_keys("s1", "alex", tagged=False)
+    assert len({cluster.client.cluster_keyslot(key) for key in untagged}) == 3
+    error = cross_slot_attempt(cluster.client, untagged)
+    assert error == (
+        "CrossSlotTransactionError: "
+        "All keys involved in a cluster transaction must map to the same slot"
+    )
+    assert cross_slot_attempt(cluster.client, untagged[:2]) == error  # messages + info alone
+
+
+def test_a_transaction_over_a_tagged_sessions_keys_runs(cluster):
+    tagged = capstone_keys("s1", "alex")
+    client = cluster.client
+    assert cross_slot_attempt(client, [tagged.messages, tagged.info]) is None
+    # The user's index is in a slot of its own: it cannot join the transaction.
+    assert client.cluster_keyslot(tagged.user_index) != client.cluster_keyslot(tagged.info)
+    assert cross_slot_attempt(client, tagged) == cross_slot_attempt(
+        client, capstone_keys("s1", "alex", tagged=False)
+    )
+    assert client.exists(*tagged) == 0  # the attempts wrote nothing
+
+
+def raw_transaction(port: int, *commands: tuple[str, ...]) -> list[bytes]:
+    """Send MULTI, `commands` and EXEC to one node as RESP; its reply lines, unparsed."""
+    request = b""
+    for args in [("MULTI",), *commands, ("EXEC",)]:
+        encoded = [arg.encode() for arg in args]
+        request += b"*%d\r\n" % len(encoded)
+        request += b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in encoded)
+    expected = len(commands) + 2
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        reply = b""
+        while reply.count(b"\r\n") < expected:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    return reply.split(b"\r\n")[:expected]
+
+
+def test_a_node_answers_crossslot_or_moved(cluster):
+    """Past redis-py's check, the node decides: keys of two of its own slots fail at EXEC
+    with CROSSSLOT; a key another master owns is answered MOVED as it is queued."""
+    client = cluster.client
+    first = "chat:s1"
+    port = client.get_node_from_key(first).port
+    same_node = next(
+        key
+        for key in (f"chat:x{n}" for n in range(1000))
+        if client.get_node_from_key(key).port == port
+        and client.cluster_keyslot(key) != client.cluster_keyslot(first)
+    )
+    other_node = next(
+        key
+        for key in (f"chat:x{n}" for n in range(1000))
+        if client.get_node_from_key(key).port != port
+    )
+    replies = raw_transaction(port, ("EXISTS", first), ("EXISTS", same_node))
+    assert replies == [
+        b"+OK",
+        b"+QUEUED",
+        b"+QUEUED",
+        b"-CROSSSLOT Keys in request don't hash to the same slot",
+    ]
+    replies = raw_transaction(port, ("EXISTS", first), ("EXISTS", other_node))
+    assert replies[:2] == [b"+OK", b"+QUEUED"]
+    assert replies[2].startswith(b"-MOVED %d " % client.cluster_keyslot(other_node))
+    assert replies[3].startswith(b"-EXECABORT")
+
+
+def exec_losing_client(cluster: LocalRedisCluster, **options) -> RedisCluster:
+    """A cluster client that loses the reply of its first EXEC, after the node ran it."""
+
+    class LosesExecReply(redis.Connection):
+        remaining = 1  # shared by every connection of this client
+        sent_exec = False
+
+        def send_packed_command(self, command, *args, **kwargs):
+            packed = b"".join(command) if isinstance(command, list) else command
+            self.sent_exec = b"EXEC" in bytes(packed)
+            super().send_packed_command(command, *args, **kwargs)
+
+        def read_response(self, *args, **kwargs):
+            response = super().read_response(*args, **kwargs)
+            # EXEC's reply is the transaction's one list; MULTI's and QUEUED's are not.
+            if self.sent_exec and isinstance(response, list) and type(self).remaining > 0:
+                type(self).remaining -= 1
+                self.disconnect()
+                raise redis.ConnectionError("Connection closed by server.")
+            return response
+
+    return RedisCluster.from_url(cluster.url, connection_class=LosesExecReply, **options)
+
+
+def test_a_cluster_clients_default_retry_stores_a_transaction_twice(cluster, redis_prefix):
+    """Why the capstone's `redis+cluster://` client is built with `Retry(NoBackoff(), 0)`."""
+    key = f"{redis_prefix}s1"
+
+    def one_turn(client: RedisCluster) -> None:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, "question", "answer")
+            pipe.expire(key, 600)
+            pipe.execute()
+
+    retrying = exec_losing_client(cluster)  # redis-py's default: retries
+    try:
+        one_turn(retrying)  # the lost reply is never seen: the transaction ran again
+        assert cluster.client.lrange(key, 0, -1) == [b"question", b"answer"] * 2
+    finally:
+        retrying.close()
+        cluster.client.delete(key)
+
+    bounded = exec_losing_client(cluster, retry=Retry(NoBackoff(), 0))
+    try:
+        with pytest.raises(redis.ConnectionError):
+            one_turn(bounded)  # the caller learns the outcome is unknown
+        assert cluster.client.lrange(key, 0, -1) == [b"question", b"answer"]
+    finally:
+        bounded.close()
+        cluster.client.delete(key)
