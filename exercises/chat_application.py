@@ -29,10 +29,20 @@ What a good solution does (the reference solution meets every point):
   timeouts on the client you build from `redis_url`) and store nothing half-way;
 * bad input raises only the documented exceptions and never corrupts stored data.
 
-Hint: a layout that makes all of this possible, for a key prefix `P`:
+Bonus, ready for Redis Cluster: a cluster runs a transaction only on keys of one slot,
+and it hashes a key's whole name, or only the part in braces when the name has a hash
+tag. Name every key of one session so that they all land in the same slot, and the
+session's `MULTI`/`EXEC` runs on a cluster too: the messages key,
+`key_prefix + session_id`, has no braces, so use its whole name as the hash tag of
+the session's other keys. A user's index may live in another slot. The grader computes
+the slot of every key whose name holds the session id, as `CLUSTER KEYSLOT` does
+(`redis.crc.key_slot(name.encode())` gives the same number).
+
+Hint: a layout that makes all of this possible, for a key prefix `P` (the braces are
+the cluster bonus's hash tag):
 
     P<session_id>               list  one JSON message per element, oldest first
-    P<session_id>:info          hash  user_id, created_at, last_active, ...
+    P{P<session_id>}:info       hash  user_id, created_at, last_active, ...
     Puser:<user_id>:sessions    zset  the session ids a user can see
 """
 

@@ -245,4 +245,4 @@ def test_autograder_installs_from_its_lock_and_grades_the_reference(package_inde
         assert "jupyterlab" not in names and "playwright" not in names
         run_autograder_script(root, "run_autograder", env, timeout=300)
         results = autograder_results(root)
-    assert results["score"] == 60, results.get("output")
+    assert results["score"] == 61, results.get("output")

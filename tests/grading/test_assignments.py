@@ -73,8 +73,9 @@ def test_the_capstone_is_declared_in_its_folder():
         "info",
         "errors",
         "bonus",
+        "cluster",
     ]
-    assert [r.key for r in capstone.requirements if r.bonus] == ["bonus"]
+    assert [r.key for r in capstone.requirements if r.bonus] == ["bonus", "cluster"]
     assert (REPO / capstone.stub).is_file()
     assert all((REPO / path).is_file() for path in capstone.solutions)
     assert "chat_application" in [a.name for a in available()]

@@ -232,15 +232,15 @@ def points(result, names) -> float:
 def test_reference_earns_full_marks_including_bonus(batch):
     result = result_of(batch, "reference")
     assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
-    assert result.max_score == 50 and result.bonus_max == 10
-    assert result.score == 60
-    assert len(result.outcomes) == 51
+    assert result.max_score == 50 and result.bonus_max == 11
+    assert result.score == 61
+    assert len(result.outcomes) == 52
 
 
 def test_independent_complete_implementation_earns_full_marks(batch):
     result = result_of(batch, "complete")
     assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
-    assert result.score == 60
+    assert result.score == 61
 
 
 def test_exercise_stub_scores_zero(batch):
@@ -275,7 +275,7 @@ def test_memory_not_injected_loses_exactly_the_prompt_tests(batch):
         "test_given_redis_client_and_default_model_are_used",
     }
     assert failed(result) == expected
-    assert result.score == 60 - points(result, expected) == 52
+    assert result.score == 61 - points(result, expected) == 53
 
 
 def test_no_message_limit_loses_exactly_the_limit_tests(batch):
@@ -288,7 +288,7 @@ def test_no_message_limit_loses_exactly_the_limit_tests(batch):
     }
     assert {o.spec.requirement for o in result.outcomes if o.spec.name in expected} == {"limit"}
     assert failed(result) == expected
-    assert result.score == 60 - points(result, expected) == 54
+    assert result.score == 61 - points(result, expected) == 55
 
 
 def test_no_ttl_loses_exactly_the_expiry_tests(batch):
@@ -300,14 +300,14 @@ def test_no_ttl_loses_exactly_the_expiry_tests(batch):
     }
     assert len(expected) == 6
     assert failed(result) == expected
-    assert result.score == 60 - points(result, expected) == 52
+    assert result.score == 61 - points(result, expected) == 53
 
 
 def _loses_exactly(result, requirement: str, expected: set[str], score: float) -> None:
     """`expected` failed, nothing else did, and all of it grades `requirement`."""
     assert failed(result) == expected, sorted(failed(result) ^ expected)
     assert {o.spec.requirement for o in result.outcomes if o.spec.name in expected} == {requirement}
-    assert result.score == 60 - points(result, expected) == score
+    assert result.score == 61 - points(result, expected) == score
 
 
 def test_session_info_as_plain_dicts_loses_only_info_points(batch):
@@ -320,7 +320,7 @@ def test_session_info_as_plain_dicts_loses_only_info_points(batch):
         "test_session_info_datetimes_are_utc",
         "test_session_info_is_the_documented_dataclass",
     }
-    _loses_exactly(result_of(batch, "dict_info"), "info", expected, 54)
+    _loses_exactly(result_of(batch, "dict_info"), "info", expected, 55)
 
 
 def test_wrong_exception_type_loses_only_errors_points(batch):
@@ -330,12 +330,12 @@ def test_wrong_exception_type_loses_only_errors_points(batch):
         "test_chat_on_unknown_session_raises",
         "test_deleted_or_expired_session_raises_session_not_found",
     }
-    _loses_exactly(result_of(batch, "wrong_exception"), "errors", expected, 58)
+    _loses_exactly(result_of(batch, "wrong_exception"), "errors", expected, 59)
 
 
 def test_naive_datetimes_lose_exactly_the_utc_test(batch):
     expected = {"test_session_info_datetimes_are_utc"}
-    _loses_exactly(result_of(batch, "naive_datetimes"), "info", expected, 59)
+    _loses_exactly(result_of(batch, "naive_datetimes"), "info", expected, 60)
 
 
 def test_hanging_methods_fail_only_the_tests_that_call_them(batch):
@@ -474,11 +474,11 @@ def test_gradebook_and_class_statistics(batch):
     rows = list(csv.DictReader(io.StringIO((batch["out"] / "gradebook.csv").read_text())))
     assert {r["student"] for r in rows} == set(batch["results"])
     by_name = {r["student"]: r for r in rows}
-    assert (by_name["reference"]["score"], by_name["reference"]["bonus"]) == ("50", "10")
+    assert (by_name["reference"]["score"], by_name["reference"]["bonus"]) == ("50", "11")
     assert by_name["no_ttl"]["points:ttl"] == "1"
     stats = json.loads((batch["out"] / "statistics.json").read_text())
     assert stats["submissions"] == len(rows)
-    assert len(stats["tests"]) == 51
+    assert len(stats["tests"]) == 52
     create = next(t for t in stats["tests"] if t["name"] == "test_create_session_returns_new_uuid4")
     expected = sum(
         o.status == PASSED
@@ -526,7 +526,7 @@ def _message(result, name: str) -> str:
 def _honest_except_export(result) -> None:
     """The reference's score minus exactly the export tests, which carry the evidence."""
     assert failed(result) == EXPORT_TESTS, sorted(failed(result))
-    assert result.score == 60 - points(result, EXPORT_TESTS) == 57
+    assert result.score == 61 - points(result, EXPORT_TESTS) == 58
 
 
 def _strong(result) -> None:
@@ -592,7 +592,7 @@ def test_no_file_in_tmp_or_dev_shm_outlives_its_process(batch):
     result = result_of(batch, "leftovers")
     _strong(result)
     assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
-    assert result.score == 60
+    assert result.score == 61
     for path in ("/tmp/grading-fixture-leftover", "/dev/shm/grading-fixture-leftover"):
         assert not Path(path).exists(), f"{path} was left on the host"
 
@@ -604,7 +604,7 @@ def test_a_trickled_reply_is_cut_at_the_test_deadline(batch):
     assert failed(result) == calling, sorted(failed(result) ^ calling)
     for name in calling & {o.spec.name for o in result.outcomes if not o.spec.hidden}:
         assert "no answer in time" in _message(result, name)
-    assert result.score == 60 - points(result, calling)
+    assert result.score == 61 - points(result, calling)
 
 
 def test_a_corrupt_zip_gets_one_clear_note(batch):
@@ -681,4 +681,4 @@ def test_honest_code_using_the_sandbox_keeps_full_marks(batch):
     """Files in /tmp and /dev/shm, threads, a child Python, Lua, its own source file."""
     result = result_of(batch, "unusual_honest")
     assert failed(result) == set(), [o.message for o in result.outcomes if o.status != PASSED]
-    assert result.score == 60
+    assert result.score == 61

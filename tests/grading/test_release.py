@@ -112,12 +112,12 @@ def test_release_pytest_collects_the_public_tests(release):
         env={**os.environ, "PYTHONPATH": str(out), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "21 tests collected" in done.stdout
+    assert "22 tests collected" in done.stdout
 
 
 @pytest.mark.parametrize(
     ("assignment", "solution", "score"),
-    [("chat_application", "chat_application.py", 60), ("lesson_03", "lesson_03.py", 13)],
+    [("chat_application", "chat_application.py", 61), ("lesson_03", "lesson_03.py", 13)],
 )
 def test_gradescope_zip_grades_the_reference(tmp_path, assignment, solution, score):
     from grading.gradescope import build_autograder
