@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -61,6 +60,7 @@ from memory_course.redis_costs import (
     list_sessions_table,
     round_trip_table,
 )
+from tests.threads import run_in_threads
 
 __all__ = [
     "HISTORY_LENGTHS",
@@ -95,24 +95,6 @@ def _conversation(
     return work
 
 
-def _run_threads(count: int, work: Callable[[int], None]) -> None:
-    errors: list[BaseException] = []
-
-    def guarded(number: int) -> None:
-        try:
-            work(number)
-        except BaseException as error:  # surfaced below
-            errors.append(error)
-
-    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
 def throughput_table(
     client: Any, *, key_prefix: str = "bench:", turns: int = 60, reference: Any = None
 ) -> list[dict[str, Any]]:
@@ -135,7 +117,7 @@ def throughput_table(
                 contender.fill(session_id, STEADY_HISTORY)
                 contender.chat(session_id, "warm-up")  # schemas and connections, untimed
             started = time.perf_counter()
-            _run_threads(threads, _conversation(contender, sessions, turns_each))
+            run_in_threads(threads, _conversation(contender, sessions, turns_each))
             elapsed = time.perf_counter() - started
             rows.append(
                 {
@@ -147,7 +129,7 @@ def throughput_table(
             )
         shared = Contender(name, client, f"{key_prefix}shared:", UNTRIMMED, reference)
         session_id = shared.new_session()
-        _run_threads(THREADS, _conversation(shared, [session_id] * THREADS, 10))
+        run_in_threads(THREADS, _conversation(shared, [session_id] * THREADS, 10))
         rows.append(
             {
                 "implementation": name,
@@ -394,27 +376,23 @@ def run(out_dir: Path) -> str:
     listing = {"fakeredis": list_sessions_table(fake, reference=reference)}
     speeds = {"fakeredis": throughput_table(fake, reference=reference)}
     notes = []
-    with _real_redis() as (client, prefix_or_note):
-        if client is None:
-            notes.append(prefix_or_note)
-        else:
-            costs["real Redis"] = round_trip_table(
-                client, key_prefix=prefix_or_note, reference=reference
-            )
-            listing["real Redis"] = list_sessions_table(
-                client, key_prefix=prefix_or_note, reference=reference
-            )
-            speeds["real Redis"] = throughput_table(
-                client, key_prefix=prefix_or_note, reference=reference
-            )
-
-    with _redis_cluster() as (cluster, prefix_or_note):
-        if cluster is None:
-            notes.append(prefix_or_note)
-        else:
-            costs["Redis Cluster, 3 masters"] = round_trip_table(
-                cluster, key_prefix=prefix_or_note, reference=reference
-            )
+    # The real server gets every table; the cluster (started here) the costs of a turn.
+    every_table = [
+        (costs, round_trip_table),
+        (listing, list_sessions_table),
+        (speeds, throughput_table),
+    ]
+    backends = [
+        ("real Redis", _real_redis, every_table),
+        ("Redis Cluster, 3 masters", _redis_cluster, every_table[:1]),
+    ]
+    for backend, connect, tables in backends:
+        with connect() as (client, prefix_or_note):
+            if client is None:
+                notes.append(prefix_or_note)
+                continue
+            for table, build in tables:
+                table[backend] = build(client, key_prefix=prefix_or_note, reference=reference)
 
     lines = [
         "## Redis chat history: lesson vs langchain-community vs service vs reference",

@@ -46,6 +46,7 @@ from memory_course.resilient_history import (
     hashed_part,
 )
 from tests.redis_cluster import LocalRedisCluster
+from tests.threads import run_in_threads
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(60)]
 
@@ -55,27 +56,6 @@ WORKERS, PER_WORKER = 8, 25
 @pytest.fixture
 def cluster(redis_cluster):
     return redis_cluster
-
-
-def run_workers(work) -> None:
-    """`work(n)` in WORKERS threads at once; the first exception of any is raised here."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(WORKERS)
-
-    def run(number: int) -> None:
-        try:
-            start.wait()
-            work(number)
-        except BaseException as error:  # reported below, not lost in the thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def stored(client: RedisCluster, key: str) -> list[BaseMessage]:
@@ -227,7 +207,7 @@ def test_concurrent_appends_on_one_session_store_each_message_once(cluster, redi
             previous = [message]
 
     try:
-        run_workers(work)
+        run_in_threads(WORKERS, work)
         stored = contents(cluster.client, history.key)
         assert len(stored) == WORKERS * PER_WORKER == 200
         assert cluster.client.scard(history.ids_key) == 200
@@ -293,7 +273,7 @@ def test_concurrent_turns_over_http_lose_nothing(cluster, serve, redis_prefix):
                     response = http.post("/chat", json={"message": text}, headers=session)
                 assert response.status_code == 200, response.text
 
-    run_workers(work)
+    run_in_threads(WORKERS, work)
     key = f"{redis_prefix}{session[SESSION_HEADER]}"
     messages = stored(cluster.client, key)
     assert len(messages) == 400
